@@ -1,0 +1,98 @@
+"""`flask --app leads …` commands: coordinators, API tokens and clinics."""
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from leads import accounts
+from leads.clinics import ensure_default_clinic
+from leads.contact import normalise_email
+from leads.extensions import db
+from leads.models import Clinic, Coordinator, Role
+
+coordinators = AppGroup("coordinators", help="Manage coordinator accounts.")
+tokens = AppGroup("tokens", help="Manage API tokens.")
+clinics = AppGroup("clinics", help="Manage clinics (locations).")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(coordinators)
+    app.cli.add_command(tokens)
+    app.cli.add_command(clinics)
+
+
+@coordinators.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="At least 12 characters.")
+@click.option("--role", type=click.Choice([role.value for role in Role]), default=Role.COORDINATOR.value)
+@click.option("--clinic", "clinic_slug", default=None, help="Limit the account to one clinic.")
+def create_coordinator(email: str, password: str, role: str, clinic_slug: str | None) -> None:
+    """Create a coordinator account."""
+    clinic = None
+    if clinic_slug:
+        clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == clinic_slug))
+        if clinic is None:
+            raise click.ClickException(f"There is no clinic with slug {clinic_slug!r}.")
+    try:
+        coordinator = accounts.create_coordinator(
+            db.session, email=email, password=password, role=Role(role), clinic=clinic
+        )
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {coordinator.role.value} {coordinator.email}.")
+
+
+@tokens.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="", help="What the token is for.")
+def create_token(email: str, name: str) -> None:
+    """Create an API token; it is shown once, on the last line."""
+    coordinator = db.session.scalar(sa.select(Coordinator).where(Coordinator.email == _address(email)))
+    if coordinator is None or not coordinator.active:
+        raise click.ClickException(f"There is no active coordinator {email}.")
+    token = accounts.create_api_token(db.session, coordinator, name)
+    db.session.commit()
+    click.echo("Store this token now; it cannot be shown again:")
+    click.echo(token)
+
+
+@clinics.command("create")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--timezone", required=True, help="An IANA zone such as America/Chicago.")
+@click.option("--inbox", default=None, help="Where new-lead alerts go (default: CLINIC_INBOX).")
+@click.option("--phone", default="")
+@click.option("--address", default="")
+def create_clinic(slug: str, name: str, timezone: str, inbox: str | None, phone: str, address: str) -> None:
+    """Add a clinic (location)."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.ClickException(f"{timezone!r} is not an IANA timezone.") from None
+    ensure_default_clinic(db.session, current_app.config)
+    if db.session.scalar(sa.select(Clinic.id).where(Clinic.slug == slug)) is not None:
+        raise click.ClickException(f"A clinic with slug {slug!r} exists already.")
+    db.session.add(
+        Clinic(
+            slug=slug,
+            name=name,
+            timezone=timezone,
+            inbox=_address(inbox or current_app.config["CLINIC_INBOX"]),
+            phone=phone,
+            address=address,
+            business_hours=current_app.config["BUSINESS_HOURS"],
+        )
+    )
+    db.session.commit()
+    click.echo(f"Created clinic {slug}: its form is at /inquire?clinic={slug}")
+
+
+def _address(email: str) -> str:
+    try:
+        return normalise_email(email)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None

@@ -1,0 +1,34 @@
+"""Normalise the ways a prospect can be reached: email addresses and phone numbers."""
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+
+def normalise_email(raw: str) -> str:
+    """Return the address in the one form used for storage and de-duplication, or raise ValueError."""
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+    # Mailbox names are case-insensitive at every provider a prospect uses; one lead per person.
+    return checked.normalized.lower()
+
+
+def normalise_phone(raw: str, default_region: str) -> str:
+    """Return the number in E.164 (`+15550100100`), or raise ValueError."""
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("Enter a phone number, for example (555) 010-0100.") from None
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValueError("This phone number is not valid. Check the digits and area code.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str) -> str:
+    """Return a stored E.164 number in the national or international format a person reads."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,0 +1,160 @@
+"""The outbox: schedule, claim, retry and cancel messages. No SMTP here; callers own the transaction."""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from leads.models import Consultation, Lead, Message, MessageStatus, Suppression
+
+PENDING = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
+
+
+def schedule(
+    session: Session,
+    *,
+    kind: str,
+    lead: Lead,
+    recipient: str,
+    send_at: datetime,
+    dedupe_key: str,
+    consultation: Consultation | None = None,
+) -> Message | None:
+    """Add a message to the outbox; return None when one with the same key already exists."""
+    message = Message(
+        kind=kind,
+        lead=lead,
+        consultation=consultation,
+        recipient=recipient,
+        send_at=send_at,
+        dedupe_key=dedupe_key,
+        status=MessageStatus.SCHEDULED,
+    )
+    # A savepoint keeps the caller's transaction alive when the unique key says "already scheduled".
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        if session.scalar(sa.select(Message.id).where(Message.dedupe_key == dedupe_key)) is None:
+            raise
+        return None
+    return message
+
+
+def cancel_pending(
+    session: Session, lead: Lead, *, kinds: Iterable[str] | None = None, consultation: Consultation | None = None
+) -> int:
+    """Cancel the lead's messages that have not started sending; return how many."""
+    query = sa.update(Message).where(Message.lead_id == lead.id, Message.status.in_(PENDING))
+    if kinds is not None:
+        query = query.where(Message.kind.in_(list(kinds)))
+    if consultation is not None:
+        query = query.where(Message.consultation_id == consultation.id)
+    result = session.execute(
+        query.values(status=MessageStatus.CANCELLED, lease_expires_at=None).execution_options(
+            synchronize_session=False
+        )
+    )
+    return result.rowcount
+
+
+def recover_expired_leases(session: Session, now: datetime) -> int:
+    """Return to the schedule every row whose worker died or whose queued task was lost."""
+    result = session.execute(
+        sa.update(Message)
+        .where(
+            Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
+            Message.lease_expires_at < now,
+        )
+        .values(status=MessageStatus.SCHEDULED, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def claim_due(session: Session, now: datetime, *, limit: int, queue_lease: timedelta) -> list[int]:
+    """Mark up to `limit` due rows as queued for `queue_lease` and return their ids, oldest due first."""
+    due = (
+        sa.select(Message.id)
+        .where(Message.status == MessageStatus.SCHEDULED, Message.send_at <= now)
+        .order_by(Message.send_at)
+        .limit(limit)
+        # Two sweeps at once (beat started twice) each take different rows on PostgreSQL;
+        # SQLite has a single writer and ignores the clause.
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
+    claimed = session.scalars(
+        sa.update(Message)
+        .where(Message.id.in_(ids), Message.status == MessageStatus.SCHEDULED)
+        .values(status=MessageStatus.QUEUED, lease_expires_at=now + queue_lease)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed)
+
+
+def claim_for_sending(session: Session, message_id: int, now: datetime, *, send_lease: timedelta) -> bool:
+    """Take one due row for sending; False when another worker has it or it is no longer pending.
+
+    The conditional update is the claim: of any number of tasks for the same row, one sees a
+    row count of 1 and sends; the others do nothing.
+    """
+    result = session.execute(
+        sa.update(Message)
+        .where(Message.id == message_id, Message.status.in_(PENDING), Message.send_at <= now)
+        .values(
+            status=MessageStatus.SENDING,
+            attempts=Message.attempts + 1,
+            lease_expires_at=now + send_lease,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def reason_not_to_send(session: Session, message: Message) -> str | None:
+    """Re-check just in time whether the message still applies; return why not, or None."""
+    suppressed = session.scalar(sa.select(Suppression.reason).where(Suppression.email == message.recipient))
+    if suppressed is not None:
+        return f"recipient suppressed ({suppressed})"
+    return None
+
+
+def mark_sent(message: Message, now: datetime) -> None:
+    message.status = MessageStatus.SENT
+    message.sent_at = now
+    message.lease_expires_at = None
+    message.last_error = None
+
+
+def mark_skipped(message: Message, reason: str) -> None:
+    message.status = MessageStatus.SKIPPED
+    message.lease_expires_at = None
+    message.last_error = reason
+
+
+def mark_failed(message: Message, error: str) -> None:
+    message.status = MessageStatus.FAILED
+    message.lease_expires_at = None
+    message.last_error = error[:1000]
+
+
+def schedule_retry(message: Message, error: str, now: datetime, *, base: timedelta, max_attempts: int) -> None:
+    """Put a transiently failed message back on the schedule after an exponential backoff.
+
+    The wait lives in the row's `send_at`, not in a broker ETA: Redis redelivers long ETA tasks
+    after its visibility timeout, which would send twice.
+    """
+    if message.attempts >= max_attempts:
+        mark_failed(message, f"gave up after {message.attempts} attempts: {error}")
+        return
+    message.status = MessageStatus.SCHEDULED
+    message.send_at = now + base * (2 ** (message.attempts - 1))
+    message.lease_expires_at = None
+    message.last_error = error[:1000]
+

@@ -1,0 +1,69 @@
+"""The Celery app, made inside the factory (the Flask docs' pattern), and publishing after commit."""
+
+import logging
+from collections.abc import Iterable
+
+from celery import Celery, Task
+from flask import Flask, current_app, has_app_context
+
+from leads.durations import parse_seconds
+
+log = logging.getLogger(__name__)
+
+SEND_MESSAGE = "leads.send_message"
+SWEEP_OUTBOX = "leads.sweep_outbox"
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app whose tasks run inside this Flask app's context."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            # Reuse a context that is already pushed (eager calls in tests); push one otherwise.
+            if has_app_context():
+                return self.run(*args, **kwargs)
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.import_name, task_cls=FlaskTask)
+    celery_app.config_from_object(
+        {
+            "broker_url": app.config["REDIS_URL"],
+            "broker_connection_retry_on_startup": True,
+            # A web request must not hang on a broker that is away: fail fast, the sweep catches up.
+            "broker_transport_options": {"socket_connect_timeout": 2},
+            "task_ignore_result": True,
+            # Sends are slow I/O; a worker takes one at a time so another idle one can take the next.
+            "worker_prefetch_multiplier": 1,
+            "worker_hijack_root_logger": False,
+            "beat_schedule": {
+                "sweep-outbox": {
+                    "task": SWEEP_OUTBOX,
+                    "schedule": parse_seconds(app.config["DISPATCH_INTERVAL"]),
+                    # A sweep not started within one interval is stale; the next one will come.
+                    "options": {"expires": parse_seconds(app.config["DISPATCH_INTERVAL"])},
+                }
+            },
+            "beat_schedule_filename": f"{app.instance_path}/celerybeat-schedule",
+            **app.config.get("CELERY", {}),
+        }
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def enqueue_sends(message_ids: Iterable[int]) -> bool:
+    """Publish a send task per message; return False (and log) when the broker is unreachable.
+
+    Called after commit. The rows are already in the outbox, so a broker that is down loses
+    nothing: the beat sweep enqueues them once it is back.
+    """
+    celery_app: Celery = current_app.extensions["celery"]
+    try:
+        for message_id in message_ids:
+            celery_app.send_task(SEND_MESSAGE, args=[message_id], retry=False)
+    except Exception as error:  # kombu raises many kinds; every one means "not now"
+        log.warning("could not enqueue sends, the sweep will pick them up: %s", error)
+        return False
+    return True

@@ -1,0 +1,31 @@
+"""What the form and the API do with a valid inquiry: record it, commit, then enqueue its emails."""
+
+from flask import current_app, request
+
+from leads import clock, intake, queue
+from leads.durations import parse_duration
+from leads.extensions import db
+from leads.inquiry_form import Inquiry, InquiryForm, consent_text
+from leads.models import Clinic, Lead
+
+
+def accept(form: InquiryForm, clinic: Clinic, *, channel: str) -> Lead:
+    """Record a validated inquiry in one transaction, then try to enqueue its sends."""
+    lead, messages = intake.receive_inquiry(
+        db.session,
+        clinic,
+        Inquiry.from_form(form),
+        channel=channel,
+        consent_text=consent_text(clinic),
+        client_ip=request.remote_addr or "",
+        now=clock.now(),
+        deduplication_window=parse_duration(current_app.config["DEDUPLICATION_WINDOW"]),
+    )
+    db.session.commit()
+    queue.enqueue_sends(message.id for message in messages)
+    return lead
+
+
+def reject(clinic: Clinic | None, *, channel: str, reason: str) -> None:
+    intake.record_rejection(db.session, clinic, channel=channel, reason=reason, now=clock.now())
+    db.session.commit()

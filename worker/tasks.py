@@ -1,0 +1,18 @@
+"""Thin tasks: an explicit name, ids in, and a call to the domain command that does the work."""
+
+from celery import shared_task
+
+from leads import dispatch
+from leads.queue import SEND_MESSAGE, SWEEP_OUTBOX
+
+
+@shared_task(name=SWEEP_OUTBOX)
+def sweep_outbox() -> int:
+    """Enqueue every due message and recover the ones whose worker died."""
+    return len(dispatch.sweep())
+
+
+@shared_task(name=SEND_MESSAGE)
+def send_message(message_id: int) -> str:
+    """Send one message of the outbox, at most once."""
+    return dispatch.deliver(message_id)
