@@ -1,7 +1,6 @@
 """leads: consultation lead management for clinics. `create_app` is the only place extensions are bound."""
 
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -60,7 +59,7 @@ def configure_defaults(app: Flask) -> None:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if not app.debug and not app.testing:
-        logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _engine_options(url: str) -> dict[str, Any]:

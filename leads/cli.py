@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from leads import accounts
-from leads.clinics import ensure_default_clinic
+from leads.clinics import SLUG_PATTERN, ensure_default_clinic
 from leads.contact import normalise_email
 from leads.extensions import db
 from leads.models import Clinic, Coordinator, Role
@@ -73,6 +73,8 @@ def create_clinic(slug: str, name: str, timezone: str, inbox: str | None, phone:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise click.ClickException(f"{timezone!r} is not an IANA timezone.") from None
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise click.ClickException("A slug is lower-case letters, digits and hyphens, such as north-side.")
     ensure_default_clinic(db.session, current_app.config)
     if db.session.scalar(sa.select(Clinic.id).where(Clinic.slug == slug)) is not None:
         raise click.ClickException(f"A clinic with slug {slug!r} exists already.")
@@ -81,7 +83,7 @@ def create_clinic(slug: str, name: str, timezone: str, inbox: str | None, phone:
             slug=slug,
             name=name,
             timezone=timezone,
-            inbox=_address(inbox or current_app.config["CLINIC_INBOX"]),
+            inbox=_address(inbox) if inbox else current_app.config["CLINIC_INBOX"],
             phone=phone,
             address=address,
             business_hours=current_app.config["BUSINESS_HOURS"],

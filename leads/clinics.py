@@ -1,5 +1,6 @@
 """Clinics (locations): the default one made from the CLINIC_* settings, and lookup by slug."""
 
+import re
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -7,6 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leads.models import Clinic
+
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 def ensure_default_clinic(session: Session, settings: Mapping) -> Clinic:
@@ -36,6 +39,8 @@ def clinic_for_slug(session: Session, slug: str | None, settings: Mapping) -> Cl
     """Return the clinic a request names, the default one when it names none, or None if unknown."""
     if not slug or slug == settings["CLINIC_SLUG"]:
         return ensure_default_clinic(session, settings)
+    if not SLUG_PATTERN.fullmatch(slug):
+        return None
     return _by_slug(session, slug)
 
 

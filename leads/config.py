@@ -35,6 +35,9 @@ def from_environment() -> dict:
         "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "Clinic <no-reply@clinic.example>"),
         # Flask-Mail would silently drop mail under TESTING; our tests send to a real SMTP server.
         "MAIL_SUPPRESS_SEND": False,
+        # Seconds an SMTP conversation may stall; keep it well under SEND_LEASE so that a hung
+        # server never lets a second worker take a message the first is still sending.
+        "MAIL_TIMEOUT": float(_env("MAIL_TIMEOUT", "30")),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "CLINIC_NAME": _env("CLINIC_NAME", "Riverside Ketamine Clinic"),
         "CLINIC_SLUG": _env("CLINIC_SLUG", "main"),
@@ -59,6 +62,7 @@ def from_environment() -> dict:
         "SWEEP_BATCH_SIZE": int(_env("SWEEP_BATCH_SIZE", "500")),
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(64 * 1024))),
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
     }
 
 

@@ -16,12 +16,18 @@ def normalise_email(raw: str) -> str:
 
 def normalise_phone(raw: str, default_region: str) -> str:
     """Return the number in E.164 (`+15550100100`), or raise ValueError."""
+    # A letter in a personal number is a typo far more often than a vanity number.
+    if any(character.isalpha() for character in raw):
+        raise ValueError("Use digits only, for example (555) 010-0100.")
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:
         raise ValueError("Enter a phone number, for example (555) 010-0100.") from None
     if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
         raise ValueError("This phone number is not valid. Check the digits and area code.")
+    if number.extension:
+        # E.164 has no place for an extension; dropping it would leave a number that misses them.
+        raise ValueError("Give a number that reaches you directly, without an extension.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -8,7 +8,7 @@ from flask import current_app
 from leads import clock, mailer, outbox, queue
 from leads.durations import parse_duration
 from leads.extensions import db
-from leads.models import Message, SweepHeartbeat
+from leads.models import Message, MessageStatus, SweepHeartbeat
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def deliver(message_id: int) -> str:
             base=_setting("SEND_RETRY_BASE"),
             max_attempts=current_app.config["SEND_MAX_ATTEMPTS"],
         )
-        outcome = "retry"
+        outcome = "failed" if message.status == MessageStatus.FAILED else "retry"
     except mailer.PermanentSendError as error:
         outbox.mark_failed(message, str(error))
         outcome = "failed"

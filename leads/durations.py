@@ -1,5 +1,6 @@
 """Parse the duration settings (`1d,3d,7d`, `24h,2h`, `0.5s`) used by schedules and tests."""
 
+import math
 import re
 from datetime import timedelta
 
@@ -13,7 +14,10 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"{text!r} is not a duration like 30s, 15m, 24h or 3d")
     amount, unit = match.groups()
-    return timedelta(**{_UNITS[unit]: float(amount)})
+    try:
+        return timedelta(**{_UNITS[unit]: float(amount)})
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
 
 
 def parse_durations(text: str) -> list[timedelta]:
@@ -22,10 +26,11 @@ def parse_durations(text: str) -> list[timedelta]:
 
 
 def parse_seconds(text: str | float) -> float:
-    """Return seconds from a plain number of seconds or a duration with a unit."""
-    if isinstance(text, (int, float)):
-        return float(text)
+    """Return seconds (finite, not negative) from a plain number of seconds or a duration with a unit."""
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         return parse_duration(text).total_seconds()
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{text!r} is not a number of seconds")
+    return seconds

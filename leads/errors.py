@@ -18,7 +18,7 @@ MESSAGES = {
     413: "The request body is too large.",
     415: "Send the body as JSON (Content-Type: application/json).",
     429: "Too many requests from this address. Please wait a while and try again.",
-    500: "Something went wrong on our side. Nothing you sent was lost; please try again shortly.",
+    500: "Something went wrong on our side. Please try again shortly, or call the clinic.",
 }
 
 

@@ -1,11 +1,12 @@
 """The inquiry's fields and their rules, shared by the HTML form and the JSON endpoint."""
 
+import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
 
 from leads.contact import normalise_email, normalise_phone
 from leads.models import Clinic, Condition, PreferredContact
@@ -72,6 +73,15 @@ def _valid_phone(form, field) -> None:
             raise ValidationError(str(error)) from None
 
 
+def _storable_text(form, field) -> None:
+    # NUL and other control characters break PostgreSQL or email; lone surrogates cannot be encoded.
+    # Line breaks are the business of _no_line_breaks, on the fields that reach email headers.
+    if field.data and any(
+        unicodedata.category(character) in ("Cc", "Cs") and character not in "\t\n\r" for character in field.data
+    ):
+        raise StopValidation("Remove the invisible control characters from this field.")
+
+
 def _no_line_breaks(form, field) -> None:
     # Names and addresses reach email headers; CR/LF there would let a sender inject headers.
     if field.data and ("\r" in field.data or "\n" in field.data):
@@ -79,7 +89,11 @@ def _no_line_breaks(form, field) -> None:
 
 
 def _bounded(name: str, *validators):
-    return [*validators, Length(max=FIELD_LIMITS[name], message=f"Use at most {FIELD_LIMITS[name]} characters.")]
+    return [
+        _storable_text,
+        *validators,
+        Length(max=FIELD_LIMITS[name], message=f"Use at most {FIELD_LIMITS[name]} characters."),
+    ]
 
 
 class InquiryForm(FlaskForm):

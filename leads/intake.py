@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from leads import lifecycle, outbox
 from leads.inquiry_form import Inquiry
-from leads.models import Clinic, Lead, LeadStatus, Message, RejectedInquiry
+from leads.models import Clinic, Lead, LeadEvent, LeadStatus, Message, RejectedInquiry
 
 REOPENED_BY_INQUIRY = frozenset({LeadStatus.UNRESPONSIVE, LeadStatus.CLOSED})
 
@@ -66,23 +66,24 @@ def receive_inquiry(
         lifecycle.transition(session, lead, LeadStatus.NEW, now, by="prospect", reason="A new inquiry arrived.")
     messages = [
         outbox.schedule(
-            session,
-            kind="inquiry_received",
-            lead=lead,
-            recipient=lead.email,
-            send_at=now,
-            dedupe_key=f"inquiry_received:{inquiry_id}",
-        ),
-        outbox.schedule(
-            session,
-            kind="new_lead_alert",
-            lead=lead,
-            recipient=clinic.inbox,
-            send_at=now,
-            dedupe_key=f"new_lead_alert:{inquiry_id}",
-        ),
+            session, kind=kind, lead=lead, recipient=recipient, send_at=now, dedupe_key=f"{kind}:{inquiry_id}"
+        )
+        for kind, recipient in (("inquiry_received", lead.email), ("new_lead_alert", clinic.inbox))
     ]
     return lead, [message for message in messages if message is not None]
+
+
+def inquiry_event_of(message: Message) -> LeadEvent | None:
+    """Return the inquiry an acknowledgment or alert answers (its key ends with the inquiry id)."""
+    inquiry_id = message.dedupe_key.partition(":")[2]
+    return next(
+        (
+            event
+            for event in message.lead.events
+            if event.kind == "inquiry_received" and event.data.get("inquiry_id") == inquiry_id
+        ),
+        None,
+    )
 
 
 def find_recent_lead(session: Session, clinic: Clinic, email: str, *, since: datetime) -> Lead | None:

@@ -1,11 +1,13 @@
 """Render a message of the outbox from templates/email and send it over SMTP with Flask-Mail."""
 
+import contextlib
 import smtplib
 from email.utils import parseaddr
 
 from flask import current_app, render_template, url_for
 from flask_mail import Message as MailMessage
 
+from leads import intake
 from leads.contact import display_phone
 from leads.extensions import mail
 from leads.models import Message
@@ -65,9 +67,10 @@ def build(message: Message) -> MailMessage:
 def send(message: Message) -> None:
     """Send one outbox row; raise TransientSendError or PermanentSendError when it does not go."""
     email = build(message)
+    connection = mail.connect()
     try:
-        with mail.connect() as connection:
-            connection.send(email)
+        connection.host = _open_smtp()
+        connection.send(email)
     except smtplib.SMTPRecipientsRefused as error:
         code, reply = next(iter(error.recipients.values()))
         _raise_for_code(code, reply)
@@ -75,6 +78,23 @@ def send(message: Message) -> None:
         _raise_for_code(error.smtp_code, error.smtp_error)
     except (smtplib.SMTPException, OSError) as error:
         raise TransientSendError(f"{type(error).__name__}: {error}") from error
+    finally:
+        # Once the server has taken the message, a failing QUIT must not make it look unsent.
+        if connection.host is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                connection.host.quit()
+
+
+def _open_smtp() -> smtplib.SMTP:
+    # Flask-Mail's own opener sets no timeout, and a hung server would hold the row past its lease.
+    config = current_app.config
+    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+    host = smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+    if config["MAIL_USE_TLS"]:
+        host.starttls()
+    if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
+        host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    return host
 
 
 def _raise_for_code(code: int, reply: bytes | str) -> None:
@@ -86,4 +106,5 @@ def _raise_for_code(code: int, reply: bytes | str) -> None:
 
 
 def _is_repeat_inquiry(message: Message) -> bool:
-    return sum(event.kind == "inquiry_received" for event in message.lead.events) > 1
+    inquiry = intake.inquiry_event_of(message)
+    return bool(inquiry and inquiry.data.get("repeat"))

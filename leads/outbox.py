@@ -4,7 +4,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from leads.models import Consultation, Lead, Message, MessageStatus, Suppression
@@ -22,25 +23,28 @@ def schedule(
     dedupe_key: str,
     consultation: Consultation | None = None,
 ) -> Message | None:
-    """Add a message to the outbox; return None when one with the same key already exists."""
-    message = Message(
-        kind=kind,
-        lead=lead,
-        consultation=consultation,
-        recipient=recipient,
-        send_at=send_at,
-        dedupe_key=dedupe_key,
-        status=MessageStatus.SCHEDULED,
+    """Add a message to the outbox; return None when one with the same key already exists.
+
+    INSERT … ON CONFLICT DO NOTHING rather than a savepoint: it is race-free on both backends and
+    leaves the caller's transaction untouched either way.
+    """
+    session.flush()
+    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    message_id = session.scalar(
+        dialect_insert(Message)
+        .values(
+            kind=kind,
+            lead_id=lead.id,
+            consultation_id=consultation.id if consultation else None,
+            recipient=recipient,
+            send_at=send_at,
+            dedupe_key=dedupe_key,
+            status=MessageStatus.SCHEDULED,
+        )
+        .on_conflict_do_nothing(index_elements=[Message.dedupe_key])
+        .returning(Message.id)
     )
-    # A savepoint keeps the caller's transaction alive when the unique key says "already scheduled".
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        if session.scalar(sa.select(Message.id).where(Message.dedupe_key == dedupe_key)) is None:
-            raise
-        return None
-    return message
+    return None if message_id is None else session.get(Message, message_id)
 
 
 def cancel_pending(
@@ -79,7 +83,7 @@ def claim_due(session: Session, now: datetime, *, limit: int, queue_lease: timed
     due = (
         sa.select(Message.id)
         .where(Message.status == MessageStatus.SCHEDULED, Message.send_at <= now)
-        .order_by(Message.send_at)
+        .order_by(Message.send_at, Message.id)
         .limit(limit)
         # Two sweeps at once (beat started twice) each take different rows on PostgreSQL;
         # SQLite has a single writer and ignores the clause.
@@ -88,14 +92,16 @@ def claim_due(session: Session, now: datetime, *, limit: int, queue_lease: timed
     ids = list(session.scalars(due))
     if not ids:
         return []
-    claimed = session.scalars(
-        sa.update(Message)
-        .where(Message.id.in_(ids), Message.status == MessageStatus.SCHEDULED)
-        .values(status=MessageStatus.QUEUED, lease_expires_at=now + queue_lease)
-        .returning(Message.id)
-        .execution_options(synchronize_session=False)
+    claimed = set(
+        session.scalars(
+            sa.update(Message)
+            .where(Message.id.in_(ids), Message.status == MessageStatus.SCHEDULED)
+            .values(status=MessageStatus.QUEUED, lease_expires_at=now + queue_lease)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
     )
-    return sorted(claimed)
+    return [message_id for message_id in ids if message_id in claimed]
 
 
 def claim_for_sending(session: Session, message_id: int, now: datetime, *, send_lease: timedelta) -> bool:
@@ -119,7 +125,7 @@ def claim_for_sending(session: Session, message_id: int, now: datetime, *, send_
 
 def reason_not_to_send(session: Session, message: Message) -> str | None:
     """Re-check just in time whether the message still applies; return why not, or None."""
-    suppressed = session.scalar(sa.select(Suppression.reason).where(Suppression.email == message.recipient))
+    suppressed = session.scalar(sa.select(Suppression.reason).where(Suppression.email == message.recipient.lower()))
     if suppressed is not None:
         return f"recipient suppressed ({suppressed})"
     return None

@@ -151,12 +151,6 @@ def _refused_or_cleaned(app, response, field: str) -> None:
         getattr(lead, field).encode()
 
 
-@pytest.mark.xfail(
-    reason="BUG: a NUL byte in a text field is a 500 on PostgreSQL (psycopg DataError) and stored as is on "
-    "SQLite; leads/inquiry_form.py validates no characters (fix: a validator in _bounded refusing control "
-    "characters and lone surrogates)",
-    strict=True,
-)
 @pytest.mark.parametrize("field", ["first_name", "message", "utm_source"])
 def test_nul_byte_in_text_field_is_refused_or_removed(app, client, field):
     response = client.post(URL, json=inquiry_payload(**{field: "Da\x00na"}))
@@ -164,11 +158,6 @@ def test_nul_byte_in_text_field_is_refused_or_removed(app, client, field):
     _refused_or_cleaned(app, response, field)
 
 
-@pytest.mark.xfail(
-    reason="BUG: a lone surrogate (JSON \\ud800) in a text field is a 500 on every backend (UnicodeEncodeError "
-    "in the driver); leads/inquiry_form.py lets it through (fix: refuse category Cs in a shared validator)",
-    strict=True,
-)
 @pytest.mark.parametrize("field", ["first_name", "utm_source"])
 def test_lone_surrogate_in_text_field_is_refused_or_removed(app, client, field):
     body = json.dumps(inquiry_payload(**{field: "Da\ud800na"}))
@@ -178,14 +167,7 @@ def test_lone_surrogate_in_text_field_is_refused_or_removed(app, client, field):
     _refused_or_cleaned(app, response, field)
 
 
-def test_clinic_slug_with_nul_byte_is_unknown_clinic(app, client, request):
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(
-            reason="BUG: leads/clinics.py:33 queries PostgreSQL with a NUL byte in the slug -> DataError -> 500 "
-            "(fix: treat a slug outside [a-z0-9-] as unknown before querying)",
-            strict=True,
-        ))
-
+def test_clinic_slug_with_nul_byte_is_unknown_clinic(app, client):
     response = client.post(URL, json=inquiry_payload(clinic="main\x00"))
 
     assert response.status_code == 422
@@ -194,8 +176,7 @@ def test_clinic_slug_with_nul_byte_is_unknown_clinic(app, client, request):
 
 # --- no input makes it fail --------------------------------------------------------------------
 
-# NUL and lone surrogates are left out here: the xfail tests above pin them down until they are fixed.
-text = st.text(st.characters(exclude_characters="\x00"))
+text = st.text()
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | text
 json_values = st.recursive(
     json_scalars,

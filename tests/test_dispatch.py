@@ -1,14 +1,17 @@
 """leads/dispatch.py against a real SMTP server: deliver one message, sweep the outbox."""
 
+import smtplib
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 
 from leads import dispatch, mailer
 from leads.extensions import db
 from leads.models import Message, MessageStatus, Suppression, SweepHeartbeat
 from tests.factories import receive
+from tests.smtp_sink import SmtpSink, _Handler
 
 M = MessageStatus
 RETRY_BASE = timedelta(seconds=0.2)  # SEND_RETRY_BASE in the test config
@@ -28,6 +31,19 @@ def ack(messages) -> Message:
 def fresh(message_id: int) -> Message:
     db.session.expire_all()
     return db.session.get(Message, message_id)
+
+
+def restart(sink: SmtpSink) -> None:
+    """Bring a stopped sink back on its port (aiosmtpd closes a controller's loop on stop)."""
+    sink.controller = Controller(_Handler(sink), hostname="127.0.0.1", port=sink.port)
+    sink.start()
+
+
+@pytest.fixture
+def stopped_smtp(smtp_sink):
+    smtp_sink.stop()
+    yield smtp_sink
+    restart(smtp_sink)  # the smtp_sink fixture stops it again at teardown
 
 
 def test_deliver_sends_the_message_and_marks_it_sent(ack, clock, smtp_sink):
@@ -97,15 +113,43 @@ def test_a_retried_message_is_sent_once_the_backoff_has_passed(ack, clock, smtp_
 
 
 def test_the_second_transient_error_waits_twice_as_long(ack, clock, smtp_sink):
-    smtp_sink.reply_next("451 4.3.0 try again later", "421 4.4.2 timeout")
+    smtp_sink.reply_next("451 4.3.0 try again later", "452 4.3.1 insufficient storage")
     dispatch.deliver(ack.id)
     clock.advance(seconds=1)
 
     assert dispatch.deliver(ack.id) == "retry"
 
     row = fresh(ack.id)
-    assert row.send_at == clock() + 2 * RETRY_BASE
-    assert "421" in row.last_error
+    assert (row.attempts, row.send_at) == (2, clock() + 2 * RETRY_BASE)
+    assert "452" in row.last_error
+
+
+def test_a_421_reply_is_a_transient_error(ack, smtp_sink):
+    smtp_sink.reply_next("421 4.4.2 closing connection")
+
+    assert dispatch.deliver(ack.id) == "retry"
+    assert fresh(ack.id).status is M.SCHEDULED
+
+
+def test_a_421_reply_is_recorded_as_the_servers_reply(ack, smtp_sink):
+    smtp_sink.reply_next("421 4.4.2 closing connection")
+
+    dispatch.deliver(ack.id)
+
+    assert "421" in fresh(ack.id).last_error
+
+
+def test_a_connection_lost_after_the_message_was_accepted_still_counts_as_sent(ack, clock, smtp_sink, monkeypatch):
+    def dropped(self):
+        self.close()
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(smtplib.SMTP, "quit", dropped)
+
+    outcome = dispatch.deliver(ack.id)
+
+    assert len(smtp_sink.messages()) == 1
+    assert outcome == "sent"
 
 
 def test_a_permanent_smtp_error_fails_the_message_without_retry(ack, clock, smtp_sink):
@@ -122,18 +166,25 @@ def test_a_permanent_smtp_error_fails_the_message_without_retry(ack, clock, smtp
     assert smtp_sink.attempts == 1
 
 
-def test_an_unreachable_smtp_server_is_a_transient_error(ack, clock, smtp_sink):
-    smtp_sink.stop()
-    try:
-        outcome = dispatch.deliver(ack.id)
-    finally:
-        smtp_sink.start()  # the fixture stops it again at teardown
+def test_an_unreachable_smtp_server_is_a_transient_error(ack, clock, stopped_smtp):
+    outcome = dispatch.deliver(ack.id)
 
     row = fresh(ack.id)
     assert outcome == "retry"
     assert row.status is M.SCHEDULED
     assert row.send_at == clock() + RETRY_BASE
     assert "ConnectionRefusedError" in row.last_error
+    assert stopped_smtp.attempts == 0
+
+
+def test_a_message_goes_once_the_smtp_server_is_back(ack, clock, smtp_sink):
+    smtp_sink.stop()
+    dispatch.deliver(ack.id)
+    restart(smtp_sink)
+    clock.advance(seconds=1)
+
+    assert dispatch.deliver(ack.id) == "sent"
+    assert len(smtp_sink.messages()) == 1
 
 
 def test_transient_errors_fail_the_message_after_the_last_attempt(clocked_app, ack, smtp_sink):
@@ -147,11 +198,6 @@ def test_transient_errors_fail_the_message_after_the_last_attempt(clocked_app, a
     assert row.last_error.startswith("gave up after 1 attempts: 451")
 
 
-@pytest.mark.xfail(
-    reason="BUG: leads/dispatch.py:53-60 deliver() returns 'retry' although schedule_retry gave up and "
-    "failed the row (attempts >= SEND_MAX_ATTEMPTS); the outcome should be 'failed'",
-    strict=True,
-)
 def test_deliver_reports_failed_when_it_gives_up(clocked_app, ack, smtp_sink):
     clocked_app.config["SEND_MAX_ATTEMPTS"] = 1
     smtp_sink.reply_next("451 4.3.0 try again later")

@@ -130,12 +130,6 @@ def test_a_first_inquirys_alert_does_not_say_returning(alert):
     assert "returning" not in (email.subject + email.body + email.html).lower()
 
 
-@pytest.mark.xfail(
-    reason="BUG: leads/mailer.py:88-89 _is_repeat_inquiry counts the lead's inquiry events at build time, "
-    "so the FIRST inquiry's alert, when built (sent or retried) after a second inquiry arrived, says "
-    "'Returning inquiry' too",
-    strict=True,
-)
 def test_first_alert_built_after_a_repeat_inquiry_still_says_new(alert, clock):
     clock.advance(minutes=1)
     receive(clock(), last_name=LAST_NAME)

@@ -26,8 +26,9 @@ def lead(clocked_app, clock) -> Lead:
 
 
 def add(lead: Lead, key: str, send_at, status: MessageStatus = M.SCHEDULED, **values) -> Message:
+    kind = values.pop("kind", "followup_1")
     message = outbox.schedule(
-        db.session, kind=values.pop("kind", "followup_1"), lead=lead, recipient=lead.email, send_at=send_at, dedupe_key=key
+        db.session, kind=kind, lead=lead, recipient=lead.email, send_at=send_at, dedupe_key=key
     )
     message.status = status
     for name, value in values.items():
@@ -100,16 +101,7 @@ def test_rollback_undoes_a_scheduled_message(lead, clock):
     assert count_keys("k1") == 0
 
 
-def test_rollback_undoes_a_message_that_was_the_first_write(request, lead, clock):
-    if db.engine.dialect.name == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="BUG: leads/outbox.py:37 on SQLite (pysqlite's legacy transaction handling, no BEGIN "
-                "workaround in leads/__init__.py:_use_sqlite_wal) a schedule() that is the transaction's first "
-                "write opens it with SAVEPOINT, whose RELEASE commits the row: the caller's rollback cannot undo it",
-                strict=True,
-            )
-        )
+def test_rollback_undoes_a_message_that_was_the_first_write(lead, clock):
     outbox.schedule(db.session, kind="followup_1", lead=lead, recipient=lead.email, send_at=clock(), dedupe_key="k1")
 
     db.session.rollback()
@@ -211,11 +203,6 @@ def test_claim_due_takes_the_oldest_due_rows_up_to_the_limit(lead, clock):
     assert fresh(newest).status is M.SCHEDULED
 
 
-@pytest.mark.xfail(
-    reason="BUG: leads/outbox.py:98 claim_due returns sorted(claimed), i.e. id order, not the "
-    "'oldest due first' order its docstring promises (the order the sweep enqueues sends in)",
-    strict=True,
-)
 def test_claim_due_returns_ids_oldest_due_first(lead, clock):
     newest = add(lead, "newest", clock() - timedelta(minutes=1))
     oldest = add(lead, "oldest", clock() - timedelta(minutes=30))

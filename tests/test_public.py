@@ -73,6 +73,11 @@ def count(app, model, *criteria) -> int:
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*criteria))
 
 
+def all_leads(app) -> list[Lead]:
+    with app.app_context():
+        return db.session.scalars(sa.select(Lead)).all()
+
+
 def rejections(app) -> list[str]:
     with app.app_context():
         return list(db.session.scalars(sa.select(RejectedInquiry.reason).order_by(RejectedInquiry.id)))
@@ -330,29 +335,13 @@ def test_rate_limit_does_not_count_page_views(limited_app):
 # --- characters no database column takes ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="BUG: a NUL byte in a form field is a 500 on PostgreSQL and stored as is on SQLite; "
-    "leads/inquiry_form.py validates no characters (fix: refuse control characters in _bounded)",
-    strict=True,
-)
 def test_nul_byte_in_form_field_is_refused_or_removed(app, client):
     response = client.post("/inquire", data=form_data(form_token=form_token(client), first_name="Da\x00na"))
 
     assert response.status_code in {302, 422}
-    assert all("\x00" not in lead.first_name for lead in _all_leads(app))
+    assert all("\x00" not in lead.first_name for lead in all_leads(app))
 
 
-def test_clinic_slug_with_nul_byte_is_404(app, client, request):
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(
-            reason="BUG: leads/clinics.py:33 queries PostgreSQL with a NUL byte in the slug -> DataError -> 500 "
-            "(fix: treat a slug outside [a-z0-9-] as unknown before querying)",
-            strict=True,
-        ))
-
+def test_clinic_slug_with_nul_byte_is_404(app, client):
     assert client.get("/inquire?clinic=main%00").status_code == 404
 
-
-def _all_leads(app) -> list[Lead]:
-    with app.app_context():
-        return db.session.scalars(sa.select(Lead)).all()

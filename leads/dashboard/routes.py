@@ -1,6 +1,7 @@
 """Coordinators sign in, see new leads first, open a lead (an audited read) and watch the outbox."""
 
 import uuid
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -32,9 +33,12 @@ def login():
 
 
 def _safe_next(target: str | None) -> str:
-    # Only paths on this site: an open redirect would hand a signed-in coordinator to a phisher.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    # Only plain paths on this site: an open redirect would hand a signed-in coordinator to a
+    # phisher, and browsers read "/\\host" or "/<tab>/host" as another host.
+    if target and target.isprintable() and " " not in target and "\\" not in target:
+        parts = urlsplit(target)
+        if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+            return target
     return url_for("dashboard.overview")
 
 
