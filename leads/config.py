@@ -47,6 +47,12 @@ def from_environment() -> dict:
         "CLINIC_TIMEZONE": _env("CLINIC_TIMEZONE", "America/New_York"),
         "FOLLOWUP_SCHEDULE": _env("FOLLOWUP_SCHEDULE", "1d,3d,7d"),
         "REMINDER_OFFSETS": _env("REMINDER_OFFSETS", "24h,2h"),
+        # After the last follow-up, how long a lead that nobody reached stays new before it is unresponsive.
+        "UNRESPONSIVE_AFTER": _env("UNRESPONSIVE_AFTER", "3d"),
+        # Seconds between the checks that move such leads along.
+        "LIFECYCLE_INTERVAL": _env("LIFECYCLE_INTERVAL", "60s"),
+        # How long a consultation's self-service link stays valid after the consultation starts.
+        "SELF_SERVICE_GRACE": _env("SELF_SERVICE_GRACE", "1d"),
         "DISPATCH_INTERVAL": _env("DISPATCH_INTERVAL", "5s"),
         "BUSINESS_HOURS": os.environ.get("BUSINESS_HOURS", "Mon-Fri 09:00-18:00"),
         "DEFAULT_PHONE_REGION": _env("DEFAULT_PHONE_REGION", "US"),
@@ -70,5 +76,5 @@ def _normalise_database_url(url: str) -> str:
     # Heroku-style postgres:// URLs name no driver; psycopg 3 is the one installed.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

@@ -18,7 +18,10 @@ def healthz():
 def readyz():
     checks = {"database": _database_answers(), "broker": _broker_answers()}
     ready = all(checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": {k: "ok" if v else "down" for k, v in checks.items()}}
+    body = {
+        "status": "ready" if ready else "not ready",
+        "checks": {k: "ok" if v else "down" for k, v in checks.items()},
+    }
     return body, 200 if ready else 503
 
 

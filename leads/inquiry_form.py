@@ -107,12 +107,8 @@ class InquiryForm(FlaskForm):
     first_name = StringField(
         "First name", _bounded("first_name", DataRequired("Enter your first name."), _no_line_breaks)
     )
-    last_name = StringField(
-        "Last name", _bounded("last_name", DataRequired("Enter your last name."), _no_line_breaks)
-    )
-    email = StringField(
-        "Email", _bounded("email", DataRequired("Enter your email address."), _valid_email)
-    )
+    last_name = StringField("Last name", _bounded("last_name", DataRequired("Enter your last name."), _no_line_breaks))
+    email = StringField("Email", _bounded("email", DataRequired("Enter your email address."), _valid_email))
     phone = StringField(
         "Phone", _bounded("phone", DataRequired("Enter a phone number we can reach you on."), _valid_phone)
     )
@@ -128,7 +124,9 @@ class InquiryForm(FlaskForm):
         validators=[DataRequired("Choose what you would like help with.")],
     )
     message = TextAreaField("Anything you would like us to know? (optional)", _bounded("message", Optional()))
-    heard_about = StringField("How did you hear about us? (optional)", _bounded("heard_about", Optional(), _no_line_breaks))
+    heard_about = StringField(
+        "How did you hear about us? (optional)", _bounded("heard_about", Optional(), _no_line_breaks)
+    )
     consent = BooleanField(validators=[DataRequired("Please tick the box so that we may contact you.")])
     utm_source = HiddenField(validators=_bounded("utm_source", Optional()))
     utm_medium = HiddenField(validators=_bounded("utm_medium", Optional()))

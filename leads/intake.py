@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from leads import lifecycle, outbox
 from leads.inquiry_form import Inquiry
 from leads.models import Clinic, Lead, LeadEvent, LeadStatus, Message, RejectedInquiry
+from leads.policy import Policy
 
 REOPENED_BY_INQUIRY = frozenset({LeadStatus.UNRESPONSIVE, LeadStatus.CLOSED})
 
@@ -23,14 +24,14 @@ def receive_inquiry(
     consent_text: str,
     client_ip: str,
     now: datetime,
-    deduplication_window: timedelta,
+    policy: Policy,
 ) -> tuple[Lead, list[Message]]:
     """Record the inquiry and schedule the acknowledgment and the clinic's alert.
 
     The same address at the same clinic within the window is the same person: the inquiry
     joins their lead (re-opening it when it had gone quiet or was closed) rather than making a twin.
     """
-    lead = find_recent_lead(session, clinic, inquiry.email, since=now - deduplication_window)
+    lead = find_recent_lead(session, clinic, inquiry.email, since=now - policy.deduplication_window)
     repeat = lead is not None
     if lead is None:
         lead = Lead(
@@ -62,8 +63,11 @@ def receive_inquiry(
         client_ip=client_ip,
         **{name: str(value) for name, value in asdict(inquiry).items()},
     )
-    if repeat and lead.status in REOPENED_BY_INQUIRY:
-        lifecycle.transition(session, lead, LeadStatus.NEW, now, by="prospect", reason="A new inquiry arrived.")
+    if not repeat:
+        session.flush()
+        lifecycle.start_followups(session, lead, now, policy)
+    elif lead.status in REOPENED_BY_INQUIRY:
+        lifecycle.transition(session, lead, LeadStatus.NEW, now, policy, by="prospect", reason="A new inquiry arrived.")
     messages = [
         outbox.schedule(
             session, kind=kind, lead=lead, recipient=recipient, send_at=now, dedupe_key=f"{kind}:{inquiry_id}"

@@ -1,11 +1,17 @@
-"""The lead state machine: which transitions are allowed, and the timeline event each one writes."""
+"""The lead state machine: which transitions are allowed, the event each writes, and the follow-up
+sequence they start or stop. Callers own the transaction; everything here happens inside it."""
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leads.models import Coordinator, Lead, LeadEvent, LeadStatus
+from leads import cadence, outbox
+from leads.message_kinds import followup_kind
+from leads.models import Coordinator, Lead, LeadEvent, LeadStatus, Message, MessageStatus
+from leads.policy import Policy
 
 S = LeadStatus
 
@@ -21,6 +27,9 @@ ALLOWED_TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
     S.CLOSED: frozenset({S.NEW, S.CONTACTED}),
 }
 NEEDS_REASON = frozenset({S.CLOSED})
+# These follow from a consultation being booked, held or missed, never from a bare status change.
+SET_BY_CONSULTATIONS = frozenset({S.CONSULTATION_SCHEDULED, S.CONSULTED, S.NO_SHOW})
+SYSTEM = "system"
 
 
 class TransitionError(Exception):
@@ -46,17 +55,32 @@ def can_transition(lead: Lead, to: LeadStatus) -> bool:
     return to in ALLOWED_TRANSITIONS[lead.status]
 
 
+def manual_targets(lead: Lead) -> list[LeadStatus]:
+    """The statuses a coordinator may pick for this lead directly (the rest follow consultations)."""
+    return [status for status in LeadStatus if can_transition(lead, status) and status not in SET_BY_CONSULTATIONS]
+
+
+def change_status(
+    session: Session, lead: Lead, to: LeadStatus, now: datetime, policy: Policy, *, actor: Coordinator, reason: str = ""
+) -> LeadEvent:
+    """A coordinator's status change; consultation statuses must come from booking or an outcome."""
+    if to in SET_BY_CONSULTATIONS and can_transition(lead, to):
+        raise TransitionError(f"A lead becomes {to.value} through its consultation, not by a status change.")
+    return transition(session, lead, to, now, policy, actor=actor, reason=reason)
+
+
 def transition(
     session: Session,
     lead: Lead,
     to: LeadStatus,
     now: datetime,
+    policy: Policy,
     *,
     actor: Coordinator | None = None,
     reason: str = "",
     by: str = "coordinator",
 ) -> LeadEvent:
-    """Move the lead to `to`, or raise TransitionError; the change is recorded with its actor."""
+    """Move the lead to `to`, or raise TransitionError; record it and start or stop follow-ups."""
     if not can_transition(lead, to):
         raise TransitionError(f"A lead that is {lead.status.value} cannot become {to.value}.")
     if to in NEEDS_REASON and not reason.strip():
@@ -64,6 +88,13 @@ def transition(
     from_status = lead.status
     lead.status = to
     lead.updated_at = now
+    if to == S.CONTACTED:
+        lead.last_contacted_at = now
+    if from_status == S.NEW:
+        # Somebody reached the lead (or closed it): the sequence stops in this same transaction.
+        outbox.cancel_pending(session, lead, kinds=pending_followup_kinds(session, lead))
+    if to == S.NEW:
+        start_followups(session, lead, now, policy)
     return record_event(
         session,
         lead,
@@ -75,3 +106,60 @@ def transition(
         to_status=to.value,
         reason=reason.strip(),
     )
+
+
+def start_followups(session: Session, lead: Lead, now: datetime, policy: Policy) -> list[Message]:
+    """Schedule the follow-up sequence from `now` in the clinic's business hours."""
+    zone = ZoneInfo(lead.clinic.timezone)
+    hours = cadence.BusinessHours.parse(lead.clinic.business_hours)
+    times = cadence.followup_times(now, policy.followup_schedule, hours, zone)
+    # One sequence per time the lead is opened: the start time keeps a re-opened lead's keys new.
+    sequence = f"{lead.public_id}:{now.isoformat()}"
+    scheduled = (
+        outbox.schedule(
+            session,
+            kind=followup_kind(number),
+            lead=lead,
+            recipient=lead.email,
+            send_at=send_at,
+            dedupe_key=f"{followup_kind(number)}:{sequence}",
+        )
+        for number, send_at in enumerate(times, start=1)
+    )
+    return [message for message in scheduled if message is not None]
+
+
+def pending_followup_kinds(session: Session, lead: Lead) -> list[str]:
+    return list(
+        session.scalars(
+            sa.select(Message.kind)
+            .where(Message.lead_id == lead.id, Message.status.in_(outbox.PENDING), Message.kind.like("followup_%"))
+            .distinct()
+        )
+    )
+
+
+def leads_gone_quiet(session: Session, now: datetime, policy: Policy, *, limit: int = 500) -> list[Lead]:
+    """New leads whose follow-ups have all gone, the last one longer ago than the grace period."""
+    followups = (
+        sa.select(Message.lead_id)
+        .where(Message.kind.like("followup_%"))
+        .group_by(Message.lead_id)
+        .having(
+            sa.func.sum(sa.case((Message.status.in_([*outbox.PENDING, MessageStatus.SENDING]), 1), else_=0)) == 0,
+            sa.func.max(Message.sent_at) <= now - policy.unresponsive_after,
+        )
+    )
+    return list(
+        session.scalars(
+            sa.select(Lead).where(Lead.status == S.NEW, Lead.id.in_(followups)).order_by(Lead.id).limit(limit)
+        )
+    )
+
+
+def mark_unresponsive(session: Session, now: datetime, policy: Policy) -> list[Lead]:
+    """Move every lead that went quiet to unresponsive, as the system."""
+    quiet = leads_gone_quiet(session, now, policy)
+    for lead in quiet:
+        transition(session, lead, S.UNRESPONSIVE, now, policy, by=SYSTEM, reason="No answer to any follow-up.")
+    return quiet

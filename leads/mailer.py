@@ -51,7 +51,9 @@ def build(message: Message) -> MailMessage:
         "lead_url": external_url("dashboard.lead_detail", public_id=lead.public_id),
         "is_repeat": _is_repeat_inquiry(message),
     }
-    subject_format = REPEAT_ALERT_SUBJECT if context["is_repeat"] and message.kind == "new_lead_alert" else SUBJECTS[message.kind]
+    subject_format = (
+        REPEAT_ALERT_SUBJECT if context["is_repeat"] and message.kind == "new_lead_alert" else SUBJECTS[message.kind]
+    )
     email = MailMessage(
         subject=subject_format.format(first_name=lead.first_name, clinic=clinic.name),
         recipients=[message.recipient],
@@ -102,7 +104,6 @@ def _raise_for_code(code: int, reply: bytes | str) -> None:
     if 500 <= code < 600:
         raise PermanentSendError(f"{code} {text}")
     raise TransientSendError(f"{code} {text}")
-
 
 
 def _is_repeat_inquiry(message: Message) -> bool:

@@ -3,6 +3,7 @@
 import enum
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -36,11 +37,6 @@ class UTCDateTime(sa.TypeDecorator):
 intpk = Annotated[int, mapped_column(primary_key=True)]
 timestamp = Annotated[datetime, mapped_column(UTCDateTime, default=system_now)]
 public_uuid = Annotated[uuid.UUID, mapped_column(sa.Uuid, unique=True, default=uuid.uuid4)]
-
-
-class StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return self.value
 
 
 def _enum_column(enum_class: type[enum.Enum]) -> sa.Enum:
@@ -239,9 +235,7 @@ class Message(db.Model):
     consultation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("consultation.id"))
     recipient: Mapped[str] = mapped_column(sa.String(254))
     send_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[MessageStatus] = mapped_column(
-        _enum_column(MessageStatus), default=MessageStatus.SCHEDULED
-    )
+    status: Mapped[MessageStatus] = mapped_column(_enum_column(MessageStatus), default=MessageStatus.SCHEDULED)
     attempts: Mapped[int] = mapped_column(default=0)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(1000))

@@ -57,9 +57,7 @@ def cancel_pending(
     if consultation is not None:
         query = query.where(Message.consultation_id == consultation.id)
     result = session.execute(
-        query.values(status=MessageStatus.CANCELLED, lease_expires_at=None).execution_options(
-            synchronize_session=False
-        )
+        query.values(status=MessageStatus.CANCELLED, lease_expires_at=None).execution_options(synchronize_session=False)
     )
     return result.rowcount
 
@@ -163,4 +161,3 @@ def schedule_retry(message: Message, error: str, now: datetime, *, base: timedel
     message.send_at = now + base * (2 ** (message.attempts - 1))
     message.lease_expires_at = None
     message.last_error = error[:1000]
-

@@ -12,6 +12,9 @@ log = logging.getLogger(__name__)
 
 SEND_MESSAGE = "leads.send_message"
 SWEEP_OUTBOX = "leads.sweep_outbox"
+# Gossip, mingle and event heartbeats are cluster chatter this app does not use, and they slow a
+# worker's reconnection after the broker restarts. scripts/run and docker-compose.yml pass these.
+WORKER_FLAGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -30,8 +33,9 @@ def celery_init_app(app: Flask) -> Celery:
         {
             "broker_url": app.config["REDIS_URL"],
             "broker_connection_retry_on_startup": True,
-            # A web request must not hang on a broker that is away: fail fast, the sweep catches up.
-            "broker_transport_options": {"socket_connect_timeout": 2},
+            # A web request must not hang on a broker that is away: one quick try, then the sweep
+            # catches up. (The worker's own consumer keeps reconnecting; it ignores these.)
+            "broker_transport_options": {"socket_connect_timeout": 2, "max_retries": 0},
             "task_ignore_result": True,
             # Sends are slow I/O; a worker takes one at a time so another idle one can take the next.
             "worker_prefetch_multiplier": 1,

@@ -1,9 +1,8 @@
 """What the form and the API do with a valid inquiry: record it, commit, then enqueue its emails."""
 
-from flask import current_app, request
+from flask import request
 
-from leads import clock, intake, queue
-from leads.durations import parse_duration
+from leads import clock, intake, policy, queue
 from leads.extensions import db
 from leads.inquiry_form import Inquiry, InquiryForm, consent_text
 from leads.models import Clinic, Lead
@@ -19,7 +18,7 @@ def accept(form: InquiryForm, clinic: Clinic, *, channel: str) -> Lead:
         consent_text=consent_text(clinic),
         client_ip=request.remote_addr or "",
         now=clock.now(),
-        deduplication_window=parse_duration(current_app.config["DEDUPLICATION_WINDOW"]),
+        policy=policy.current(),
     )
     db.session.commit()
     queue.enqueue_sends(message.id for message in messages)

@@ -126,6 +126,8 @@ def _base_config(database_url: str, redis_url: str, instance: Path) -> dict:
         "SEND_RETRY_BASE": "0.2s",
         "SEND_LEASE": "3s",
         "QUEUE_LEASE": "3s",
+        # No follow-ups unless a test asks for them, so each test sees only the emails it is about.
+        "FOLLOWUP_SCHEDULE": "",
     }
 
 
@@ -177,14 +179,22 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def worker(app_config, tmp_path):
+def worker(app_config, tmp_path, request):
     """A real Celery worker process (with its beat) against the test database, Redis and SMTP server."""
     process = CeleryWorker(app_config, tmp_path / "worker")
     process.start()
     yield process
     process.stop()
-
+    if getattr(request.node, "report_call", None) is not None and request.node.report_call.failed:
+        print(f"--- worker log ({process.log_path}) ---\n{process.log()[-20000:]}")
 
 
 # --- a live server and a real browser ------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Build inquiries and leads for tests."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 
-from leads import intake
+from leads import intake, policy
 from leads.clinics import ensure_default_clinic
 from leads.extensions import db
 from leads.inquiry_form import Inquiry
@@ -73,7 +73,7 @@ def receive(now: datetime, clinic: Clinic | None = None, **overrides) -> tuple[L
         consent_text="I agree.",
         client_ip="203.0.113.9",
         now=now,
-        deduplication_window=timedelta(days=30),
+        policy=policy.current(),
     )
     db.session.commit()
     return lead, messages

@@ -11,6 +11,7 @@ import redis
 
 from leads.config import PROJECT_ROOT
 from leads.dev import embedded_redis
+from leads.queue import WORKER_FLAGS
 
 # How the app's settings reach a process that reads the environment.
 ENVIRONMENT_NAMES = {
@@ -18,9 +19,22 @@ ENVIRONMENT_NAMES = {
     "INSTANCE_PATH": "LEADS_INSTANCE_PATH",
 }
 PASSED_SETTINGS = (
-    "SECRET_KEY", "REDIS_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_DEFAULT_SENDER", "PUBLIC_BASE_URL",
-    "CLINIC_INBOX", "DISPATCH_INTERVAL", "SEND_RETRY_BASE", "SEND_LEASE", "QUEUE_LEASE",
-    "SQLALCHEMY_DATABASE_URI", "INSTANCE_PATH", "BUSINESS_HOURS", "FOLLOWUP_SCHEDULE", "REMINDER_OFFSETS",
+    "SECRET_KEY",
+    "REDIS_URL",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_DEFAULT_SENDER",
+    "PUBLIC_BASE_URL",
+    "CLINIC_INBOX",
+    "DISPATCH_INTERVAL",
+    "SEND_RETRY_BASE",
+    "SEND_LEASE",
+    "QUEUE_LEASE",
+    "SQLALCHEMY_DATABASE_URI",
+    "INSTANCE_PATH",
+    "BUSINESS_HOURS",
+    "FOLLOWUP_SCHEDULE",
+    "REMINDER_OFFSETS",
 )
 
 
@@ -86,10 +100,22 @@ class CeleryWorker:
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "celery", "-A", "worker", "worker", "--beat",
-                    "--concurrency", str(self.concurrency), "--loglevel", "INFO",
-                    "--schedule", str(self.workdir / "celerybeat-schedule"),
-                    "--hostname", f"test-{os.getpid()}-{self.starts}@%h",
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "worker",
+                    "worker",
+                    "--beat",
+                    *WORKER_FLAGS,
+                    "--concurrency",
+                    str(self.concurrency),
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(self.workdir / "celerybeat-schedule"),
+                    "--hostname",
+                    f"test-{os.getpid()}-{self.starts}@%h",
                 ],
                 cwd=PROJECT_ROOT,
                 env=environment_for(self.config),

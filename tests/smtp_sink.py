@@ -58,13 +58,17 @@ class SmtpSink:
         self.attempts_to: dict[str, int] = {}
         self.rcpts_started = 0
         self.rcpt_delay = 0.0
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
+        self.controller: Controller | None = None
 
     def start(self) -> None:
+        """Listen on the port; after a stop() this starts afresh (aiosmtpd closes a stopped loop)."""
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
     def reply_next(self, *replies: str, to: str | None = None) -> None:
         """Answer the next DATA commands (for `to` alone, if given) with these replies, then 250."""

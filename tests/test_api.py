@@ -14,8 +14,20 @@ from tests.factories import inquiry_payload
 
 URL = "/api/v1/inquiries"
 FIELDS = [
-    "first_name", "last_name", "email", "phone", "preferred_contact", "condition", "message",
-    "heard_about", "consent", "utm_source", "utm_medium", "utm_campaign", "referrer", "clinic",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "preferred_contact",
+    "condition",
+    "message",
+    "heard_about",
+    "consent",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "referrer",
+    "clinic",
 ]
 EXPECTED_STATUSES = {201, 400, 413, 415, 422}
 
@@ -90,9 +102,20 @@ def _without(name: str) -> dict:
         (inquiry_payload(message="x" * 5001), "message", "Use at most 5000 characters."),
     ],
     ids=[
-        "missing-first-name", "empty-first-name", "bad-email", "bad-phone", "unknown-condition",
-        "fax", "consent-false", "consent-missing", "consent-string", "first-name-number",
-        "first-name-list", "unknown-clinic", "header-injection", "message-too-long",
+        "missing-first-name",
+        "empty-first-name",
+        "bad-email",
+        "bad-phone",
+        "unknown-condition",
+        "fax",
+        "consent-false",
+        "consent-missing",
+        "consent-string",
+        "first-name-number",
+        "first-name-list",
+        "unknown-clinic",
+        "header-injection",
+        "message-too-long",
     ],
 )
 def test_invalid_field_is_422_naming_only_that_field(app, client, payload, field, message):

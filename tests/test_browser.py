@@ -73,7 +73,9 @@ def test_a_coordinator_signs_in_and_opens_the_new_lead(app, live_server, page):
     page.click("button[type=submit]")
     page.wait_for_url("**/thanks**")
     with app.app_context():
-        accounts.create_coordinator(db.session, email="sam@riverside.example", password="a long pass phrase", role=Role.ADMIN)
+        accounts.create_coordinator(
+            db.session, email="sam@riverside.example", password="a long pass phrase", role=Role.ADMIN
+        )
         db.session.commit()
 
     page.goto(f"{live_server}/dashboard")

@@ -21,8 +21,19 @@ def create_coordinator(runner, *extra, email=EMAIL, password=PASSWORD):
 
 def create_clinic(runner, *extra, slug="north", timezone=TIMEZONE):
     return runner.invoke(
-        args=["clinics", "create", "--slug", slug, "--name", "North", "--timezone", timezone,
-              "--inbox", "north@riverside.example", *extra]
+        args=[
+            "clinics",
+            "create",
+            "--slug",
+            slug,
+            "--name",
+            "North",
+            "--timezone",
+            timezone,
+            "--inbox",
+            "north@riverside.example",
+            *extra,
+        ]
     )
 
 

@@ -3,10 +3,11 @@
 import re
 import uuid
 from urllib.parse import urlsplit
+
 import pytest
 import sqlalchemy as sa
 
-from leads import lifecycle
+from leads import lifecycle, policy
 from leads.accounts import create_coordinator
 from leads.extensions import db
 from leads.models import Coordinator, Lead, LeadEvent, LeadStatus, Role
@@ -275,7 +276,7 @@ def test_dashboard_leaves_out_leads_that_are_not_new(app, clock, signed_in):
     make_lead(app, clock, first_name="Waiting", email="waiting@example.org")
     with app.app_context():
         lead, _ = receive(clock(), first_name="Closedcase", email="closed@example.org")
-        lifecycle.transition(db.session, lead, LeadStatus.CLOSED, clock(), reason="Duplicate.")
+        lifecycle.transition(db.session, lead, LeadStatus.CLOSED, clock(), policy.current(), reason="Duplicate.")
         db.session.commit()
 
     page = signed_in.get("/dashboard").text

@@ -8,6 +8,7 @@ import yaml
 
 from leads import config
 from leads.config import PROJECT_ROOT
+from leads.queue import WORKER_FLAGS
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -16,7 +17,9 @@ DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
 
 def settings_read_by_the_app() -> set[str]:
     source = (PROJECT_ROOT / "leads" / "config.py").read_text()
-    return set(re.findall(r'_env(?:_bool)?\("([A-Z_]+)"', source)) | set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source))
+    return set(re.findall(r'_env(?:_bool)?\("([A-Z_]+)"', source)) | set(
+        re.findall(r'os\.environ\.get\("([A-Z_]+)"', source)
+    )
 
 
 def documented_settings() -> set[str]:
@@ -52,6 +55,10 @@ def test_the_dockerfile_runs_the_web_entry_point_as_a_non_root_user():
         assert f"COPY {folder} ./{folder}" in DOCKERFILE
 
 
+def test_the_compose_worker_runs_with_the_flags_the_local_stack_uses():
+    assert set(WORKER_FLAGS) <= set(SERVICES["worker"]["command"])
+
+
 def test_web_starts_only_after_migrations_and_healthy_services():
     depends = SERVICES["web"]["depends_on"]
     assert depends["migrate"]["condition"] == "service_completed_successfully"
@@ -74,6 +81,8 @@ def test_compose_passes_only_settings_the_app_reads():
 
 
 def test_the_compose_defaults_parse_as_the_app_expects():
-    environment = {key: re.sub(r"\$\{\w+:-(.*)\}", r"\1", value) for key, value in SERVICES["web"]["environment"].items()}
+    environment = {
+        key: re.sub(r"\$\{\w+:-(.*)\}", r"\1", value) for key, value in SERVICES["web"]["environment"].items()
+    }
     assert config._normalise_database_url(environment["DATABASE_URL"]).startswith("postgresql+psycopg://")
     assert environment["REDIS_URL"].startswith("redis://redis:")

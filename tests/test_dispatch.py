@@ -5,13 +5,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from leads import dispatch, mailer
 from leads.extensions import db
 from leads.models import Message, MessageStatus, Suppression, SweepHeartbeat
 from tests.factories import receive
-from tests.smtp_sink import SmtpSink, _Handler
 
 M = MessageStatus
 RETRY_BASE = timedelta(seconds=0.2)  # SEND_RETRY_BASE in the test config
@@ -33,17 +31,10 @@ def fresh(message_id: int) -> Message:
     return db.session.get(Message, message_id)
 
 
-def restart(sink: SmtpSink) -> None:
-    """Bring a stopped sink back on its port (aiosmtpd closes a controller's loop on stop)."""
-    sink.controller = Controller(_Handler(sink), hostname="127.0.0.1", port=sink.port)
-    sink.start()
-
-
 @pytest.fixture
 def stopped_smtp(smtp_sink):
     smtp_sink.stop()
-    yield smtp_sink
-    restart(smtp_sink)  # the smtp_sink fixture stops it again at teardown
+    return smtp_sink
 
 
 def test_deliver_sends_the_message_and_marks_it_sent(ack, clock, smtp_sink):
@@ -180,7 +171,7 @@ def test_an_unreachable_smtp_server_is_a_transient_error(ack, clock, stopped_smt
 def test_a_message_goes_once_the_smtp_server_is_back(ack, clock, smtp_sink):
     smtp_sink.stop()
     dispatch.deliver(ack.id)
-    restart(smtp_sink)
+    smtp_sink.start()
     clock.advance(seconds=1)
 
     assert dispatch.deliver(ack.id) == "sent"

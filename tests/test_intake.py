@@ -1,11 +1,9 @@
 """leads/intake.py: an inquiry becomes a lead (or joins one) with its acknowledgment and alert."""
 
-from datetime import timedelta
-
 import pytest
 import sqlalchemy as sa
 
-from leads import intake
+from leads import intake, policy
 from leads.extensions import db
 from leads.models import Clinic, Lead, LeadEvent, LeadStatus, Message, MessageStatus, RejectedInquiry
 from tests.factories import default_clinic, make_inquiry, receive
@@ -93,7 +91,7 @@ def test_rollback_before_commit_leaves_no_lead_event_or_message(clocked_app, clo
         consent_text="I agree.",
         client_ip="203.0.113.9",
         now=clock(),
-        deduplication_window=timedelta(days=30),
+        policy=policy.current(),
     )
     db.session.rollback()
 
@@ -124,7 +122,10 @@ def test_repeat_inquiry_schedules_a_new_acknowledgment_and_alert(clocked_app, cl
     assert sorted(message.kind for message in returned) == ["inquiry_received", "new_lead_alert"]
     assert all(message.send_at == clock() for message in returned)
     assert sorted(row.kind for row in messages_of(lead)) == [
-        "inquiry_received", "inquiry_received", "new_lead_alert", "new_lead_alert",
+        "inquiry_received",
+        "inquiry_received",
+        "new_lead_alert",
+        "new_lead_alert",
     ]
 
 

@@ -27,9 +27,7 @@ def lead(clocked_app, clock) -> Lead:
 
 def add(lead: Lead, key: str, send_at, status: MessageStatus = M.SCHEDULED, **values) -> Message:
     kind = values.pop("kind", "followup_1")
-    message = outbox.schedule(
-        db.session, kind=kind, lead=lead, recipient=lead.email, send_at=send_at, dedupe_key=key
-    )
+    message = outbox.schedule(db.session, kind=kind, lead=lead, recipient=lead.email, send_at=send_at, dedupe_key=key)
     message.status = status
     for name, value in values.items():
         setattr(message, name, value)

@@ -114,7 +114,13 @@ def test_inquiry_page_offers_every_condition_in_select(client):
     page = FormPage(client.get("/inquire").text)
 
     assert set(page.selects["condition"]) == {
-        "", "migraine", "depression", "anxiety", "ptsd", "chronic_pain", "other",
+        "",
+        "migraine",
+        "depression",
+        "anxiety",
+        "ptsd",
+        "chronic_pain",
+        "other",
     }
 
 
@@ -344,4 +350,3 @@ def test_nul_byte_in_form_field_is_refused_or_removed(app, client):
 
 def test_clinic_slug_with_nul_byte_is_404(app, client):
     assert client.get("/inquire?clinic=main%00").status_code == 404
-

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from leads.config import DEFAULT_INSTANCE, PROJECT_ROOT
 from leads.dev import embedded_redis
+from leads.queue import WORKER_FLAGS
 
 WEB_PORT = int(os.environ.get("PORT", "5000"))
 REDIS_PORT = int(os.environ.get("LEADS_DEV_REDIS_PORT", "6390"))
@@ -92,8 +93,15 @@ def main() -> int:
         if not os.environ.get("MAIL_SERVER"):
             stack.start(
                 "mailcatcher",
-                sys.executable, "-m", "leads.dev.mailcatcher",
-                "--smtp-port", str(SMTP_PORT), "--http-port", str(MAIL_VIEW_PORT), "--dir", str(instance / "mail"),
+                sys.executable,
+                "-m",
+                "leads.dev.mailcatcher",
+                "--smtp-port",
+                str(SMTP_PORT),
+                "--http-port",
+                str(MAIL_VIEW_PORT),
+                "--dir",
+                str(instance / "mail"),
             )
             os.environ["MAIL_SERVER"], os.environ["MAIL_PORT"] = "127.0.0.1", str(SMTP_PORT)
             mail_view = f"http://127.0.0.1:{MAIL_VIEW_PORT}/"
@@ -101,14 +109,43 @@ def main() -> int:
         admin_password = ensure_dev_admin(instance)
         stack.start(
             "web",
-            sys.executable, "-m", "gunicorn", "leads:create_app()",
-            "--bind", f"127.0.0.1:{WEB_PORT}", "--workers", "2", "--access-logfile", "-",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "leads:create_app()",
+            "--bind",
+            f"127.0.0.1:{WEB_PORT}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
         )
-        stack.start("worker", sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO", "--concurrency", "2")
+        stack.start(
+            "worker",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "worker",
+            *WORKER_FLAGS,
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+        )
         stack.start(
             "beat",
-            sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel", "INFO",
-            "--schedule", str(instance / "celerybeat-schedule"),
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(instance / "celerybeat-schedule"),
         )
         base = os.environ["PUBLIC_BASE_URL"]
         print(
