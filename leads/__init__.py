@@ -4,6 +4,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 from sqlalchemy import event
@@ -11,9 +12,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from leads import accounts, cli, config, errors, health
 from leads.api import bp as api_bp
+from leads.cadence import BusinessHours
+from leads.clock import local_time
+from leads.contact import display_phone
 from leads.dashboard import bp as dashboard_bp
+from leads.durations import parse_seconds
 from leads.extensions import csrf, db, limiter, login_manager, mail, migrate
 from leads.inquiry_form import CONDITION_LABELS, CONTACT_LABELS, FIELD_LIMITS, HEARD_ABOUT_SUGGESTIONS
+from leads.policy import Policy
 from leads.public import bp as public_bp
 from leads.queue import celery_init_app
 
@@ -32,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.from_mapping(settings)
+    check_settings(app)
     configure_defaults(app)
     register_extensions(app)
     register_blueprints(app)
@@ -40,6 +47,28 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_celery(app)
     register_template_globals(app)
     return app
+
+
+def check_settings(app: Flask) -> None:
+    """Refuse to start on a setting that would only fail later, in a worker, at 3 a.m."""
+    checks = {
+        "FOLLOWUP_SCHEDULE, REMINDER_OFFSETS, UNRESPONSIVE_AFTER or DEDUPLICATION_WINDOW": lambda: Policy.from_config(
+            app.config
+        ),
+        "BUSINESS_HOURS": lambda: BusinessHours.parse(app.config["BUSINESS_HOURS"]),
+        "CLINIC_TIMEZONE": lambda: ZoneInfo(app.config["CLINIC_TIMEZONE"]),
+        "DISPATCH_INTERVAL": lambda: parse_seconds(app.config["DISPATCH_INTERVAL"]),
+        "LIFECYCLE_INTERVAL": lambda: parse_seconds(app.config["LIFECYCLE_INTERVAL"]),
+        "SEND_LEASE, QUEUE_LEASE, SEND_RETRY_BASE, SELF_SERVICE_GRACE or MIN_FILL_TIME": lambda: [
+            parse_seconds(app.config[name])
+            for name in ("SEND_LEASE", "QUEUE_LEASE", "SEND_RETRY_BASE", "SELF_SERVICE_GRACE", "MIN_FILL_TIME")
+        ],
+    }
+    for names, check in checks.items():
+        try:
+            check()
+        except (ValueError, KeyError, ZoneInfoNotFoundError) as error:
+            raise RuntimeError(f"Invalid setting ({names}): {error}") from None
 
 
 def configure_defaults(app: Flask) -> None:
@@ -116,6 +145,8 @@ def register_template_globals(app: Flask) -> None:
         field_limits=FIELD_LIMITS,
         heard_about_suggestions=HEARD_ABOUT_SUGGESTIONS,
     )
+    app.jinja_env.filters["display_phone"] = display_phone
+    app.jinja_env.filters["local_time"] = local_time
 
 
 def register_celery(app: Flask) -> None:

@@ -45,8 +45,9 @@ def from_environment() -> dict:
         "CLINIC_PHONE": _env("CLINIC_PHONE", "+1 555 010 0100"),
         "CLINIC_ADDRESS": _env("CLINIC_ADDRESS", "100 Main Street, Springfield"),
         "CLINIC_TIMEZONE": _env("CLINIC_TIMEZONE", "America/New_York"),
-        "FOLLOWUP_SCHEDULE": _env("FOLLOWUP_SCHEDULE", "1d,3d,7d"),
-        "REMINDER_OFFSETS": _env("REMINDER_OFFSETS", "24h,2h"),
+        # Empty is meaningful for these three: no follow-ups, no reminders, open at all hours.
+        "FOLLOWUP_SCHEDULE": os.environ.get("FOLLOWUP_SCHEDULE", "1d,3d,7d"),
+        "REMINDER_OFFSETS": os.environ.get("REMINDER_OFFSETS", "24h,2h"),
         # After the last follow-up, how long a lead that nobody reached stays new before it is unresponsive.
         "UNRESPONSIVE_AFTER": _env("UNRESPONSIVE_AFTER", "3d"),
         # Seconds between the checks that move such leads along.

@@ -32,7 +32,9 @@ def normalise_phone(raw: str, default_region: str) -> str:
 
 
 def display_phone(e164: str) -> str:
-    """Return a stored E.164 number in the national or international format a person reads."""
+    """Return a stored E.164 number in the international format a person reads (other text as is)."""
+    if not e164.startswith("+"):
+        return e164
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

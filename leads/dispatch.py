@@ -1,11 +1,11 @@
-"""The worker's commands: sweep the outbox and deliver one message. Each owns its transactions."""
+"""The worker's commands: sweep the outbox, deliver one message, move quiet leads along. Each owns its transactions."""
 
 import logging
 from datetime import timedelta
 
 from flask import current_app
 
-from leads import clock, mailer, outbox, queue
+from leads import clock, lifecycle, mailer, outbox, policy, queue
 from leads.durations import parse_duration
 from leads.extensions import db
 from leads.models import Message, MessageStatus, SweepHeartbeat
@@ -72,3 +72,10 @@ def deliver(message_id: int) -> str:
     db.session.commit()
     log.info("message %s (%s): %s", message.public_id, message.kind, outcome)
     return outcome
+
+
+def mark_unresponsive() -> int:
+    """Move the leads whose follow-ups ran out without an answer to unresponsive."""
+    quiet = lifecycle.mark_unresponsive(db.session, clock.now(), policy.current())
+    db.session.commit()
+    return len(quiet)

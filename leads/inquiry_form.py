@@ -1,6 +1,5 @@
 """The inquiry's fields and their rules, shared by the HTML form and the JSON endpoint."""
 
-import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
@@ -10,6 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, St
 
 from leads.contact import normalise_email, normalise_phone
 from leads.models import Clinic, Condition, PreferredContact
+from leads.text import unstorable
 
 CONDITION_LABELS = {
     Condition.MIGRAINE: "Refractory migraine",
@@ -76,9 +76,7 @@ def _valid_phone(form, field) -> None:
 def _storable_text(form, field) -> None:
     # NUL and other control characters break PostgreSQL or email; lone surrogates cannot be encoded.
     # Line breaks are the business of _no_line_breaks, on the fields that reach email headers.
-    if field.data and any(
-        unicodedata.category(character) in ("Cc", "Cs") and character not in "\t\n\r" for character in field.data
-    ):
+    if field.data and unstorable(field.data):
         raise StopValidation("Remove the invisible control characters from this field.")
 
 

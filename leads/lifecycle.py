@@ -27,6 +27,8 @@ ALLOWED_TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
     S.CLOSED: frozenset({S.NEW, S.CONTACTED}),
 }
 NEEDS_REASON = frozenset({S.CLOSED})
+# The marketing that belongs to a status stops when the lead leaves it (reached, booked, closed…).
+STOPPED_ON_LEAVING = {S.NEW: "followup_", S.NO_SHOW: "no_show_followup"}
 # These follow from a consultation being booked, held or missed, never from a bare status change.
 SET_BY_CONSULTATIONS = frozenset({S.CONSULTATION_SCHEDULED, S.CONSULTED, S.NO_SHOW})
 SYSTEM = "system"
@@ -90,9 +92,8 @@ def transition(
     lead.updated_at = now
     if to == S.CONTACTED:
         lead.last_contacted_at = now
-    if from_status == S.NEW:
-        # Somebody reached the lead (or closed it): the sequence stops in this same transaction.
-        outbox.cancel_pending(session, lead, kinds=pending_followup_kinds(session, lead))
+    if from_status in STOPPED_ON_LEAVING:
+        outbox.cancel_pending(session, lead, kind_prefix=STOPPED_ON_LEAVING[from_status])
     if to == S.NEW:
         start_followups(session, lead, now, policy)
     return record_event(
@@ -127,16 +128,6 @@ def start_followups(session: Session, lead: Lead, now: datetime, policy: Policy)
         for number, send_at in enumerate(times, start=1)
     )
     return [message for message in scheduled if message is not None]
-
-
-def pending_followup_kinds(session: Session, lead: Lead) -> list[str]:
-    return list(
-        session.scalars(
-            sa.select(Message.kind)
-            .where(Message.lead_id == lead.id, Message.status.in_(outbox.PENDING), Message.kind.like("followup_%"))
-            .distinct()
-        )
-    )
 
 
 def leads_gone_quiet(session: Session, now: datetime, policy: Policy, *, limit: int = 500) -> list[Lead]:

@@ -7,17 +7,13 @@ from email.utils import parseaddr
 from flask import current_app, render_template, url_for
 from flask_mail import Message as MailMessage
 
-from leads import intake
+from leads import clock, intake, invitations, links, message_kinds, policy
 from leads.contact import display_phone
 from leads.extensions import mail
 from leads.models import Message
 
-# Subjects carry the clinic's name and never the condition or the prospect's words.
-SUBJECTS = {
-    "inquiry_received": "We received your message, {first_name} | {clinic}",
-    "new_lead_alert": "New inquiry from {first_name}",
-}
 REPEAT_ALERT_SUBJECT = "Returning inquiry from {first_name}"
+ICS_KINDS = {"consultation_confirmed": False, "consultation_cancelled": True}  # kind: is it a cancellation
 
 
 class TransientSendError(Exception):
@@ -41,29 +37,58 @@ def message_id(message: Message) -> str:
 
 
 def build(message: Message) -> MailMessage:
-    """Render the outbox row into an email with a text part and an HTML part."""
-    lead, clinic = message.lead, message.lead.clinic
+    """Render the outbox row into an email with a text part and an HTML part (and an .ics when due)."""
+    lead, clinic, consultation = message.lead, message.lead.clinic, message.consultation
+    kind = message_kinds.kind_of(message.kind)
+    template = message_kinds.template_name(message.kind)
     context = {
         "message": message,
         "lead": lead,
         "clinic": clinic,
-        "clinic_phone": display_phone(clinic.phone) if clinic.phone.startswith("+") else clinic.phone,
+        "clinic_phone": display_phone(clinic.phone),
         "lead_url": external_url("dashboard.lead_detail", public_id=lead.public_id),
         "is_repeat": _is_repeat_inquiry(message),
+        "consultation": consultation,
+        "when": clock.local_time(consultation.starts_at, consultation.timezone) if consultation else "",
+        "self_service_url": _self_service_url(message, kind),
+        "unsubscribe_url": external_url("public.unsubscribe", token=links.unsubscribe_token(lead.email))
+        if kind.marketing
+        else None,
+        "inquire_url": external_url("public.inquire", clinic=clinic.slug),
+        # followup_4 and later reuse the last template, which says "last" only when it is.
+        "is_last_followup": message_kinds.followup_number(message.kind) >= len(policy.current().followup_schedule),
     }
-    subject_format = (
-        REPEAT_ALERT_SUBJECT if context["is_repeat"] and message.kind == "new_lead_alert" else SUBJECTS[message.kind]
-    )
+    subject_format = REPEAT_ALERT_SUBJECT if context["is_repeat"] and message.kind == "new_lead_alert" else kind.subject
+    headers = {"X-Leads-Kind": message.kind}
+    if kind.marketing:
+        # RFC 8058: mail providers offer a one-click unsubscribe that POSTs to this address.
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email = MailMessage(
-        subject=subject_format.format(first_name=lead.first_name, clinic=clinic.name),
+        subject=subject_format.format(first_name=lead.first_name, clinic=clinic.name, when=context["when"]),
         recipients=[message.recipient],
-        body=render_template(f"email/{message.kind}.txt", **context),
-        html=render_template(f"email/{message.kind}.html", **context),
-        reply_to=(clinic.reply_to or clinic.inbox) if message.recipient != clinic.inbox else None,
-        extra_headers={"X-Leads-Kind": message.kind},
+        body=render_template(f"email/{template}.txt", **context),
+        html=render_template(f"email/{template}.html", **context),
+        reply_to=None if kind.to_staff else (clinic.reply_to or clinic.inbox),
+        extra_headers=headers,
     )
     email.msgId = message_id(message)
+    if message.kind in ICS_KINDS:
+        cancelled = ICS_KINDS[message.kind]
+        email.attach(
+            "consultation.ics",
+            f"text/calendar; method={'CANCEL' if cancelled else 'REQUEST'}; charset=UTF-8",
+            invitations.consultation_ics(
+                consultation, sender=current_app.config["MAIL_DEFAULT_SENDER"], now=clock.now(), cancelled=cancelled
+            ),
+        )
     return email
+
+
+def _self_service_url(message: Message, kind: message_kinds.Kind) -> str | None:
+    if message.consultation is None or kind.to_staff:
+        return None
+    return external_url("public.consultation", token=links.consultation_token(message.consultation))
 
 
 def send(message: Message) -> None:

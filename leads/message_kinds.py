@@ -15,6 +15,8 @@ class Kind:
     subject: str
     # Marketing mail carries List-Unsubscribe, and an unsubscribe stops it.
     marketing: bool = False
+    # Alerts go to the clinic's staff, not to the prospect.
+    to_staff: bool = False
     # Whether the message still fits the lead and consultation as they are now.
     still_applies: Callable[[Message], bool] = lambda message: True
 
@@ -45,18 +47,18 @@ def _still_no_show(message: Message) -> bool:
 
 KINDS: dict[str, Kind] = {
     "inquiry_received": Kind("We received your message, {first_name} | {clinic}"),
-    "new_lead_alert": Kind("New inquiry from {first_name}"),
+    "new_lead_alert": Kind("New inquiry from {first_name}", to_staff=True),
     "followup_1": Kind("Your complimentary consultation at {clinic}", marketing=True, still_applies=_lead_still_new),
     "followup_2": Kind("What to expect at your consultation | {clinic}", marketing=True, still_applies=_lead_still_new),
     "followup_3": Kind("Ready when you are, {first_name} | {clinic}", marketing=True, still_applies=_lead_still_new),
     "consultation_confirmed": Kind("Your consultation on {when} | {clinic}", still_applies=_confirmation_current),
-    "consultation_reminder": Kind("Reminder: your consultation {when} | {clinic}", still_applies=_reminder_current),
+    "consultation_reminder": Kind("Reminder: your consultation on {when} | {clinic}", still_applies=_reminder_current),
     "consultation_cancelled": Kind(
         "Your consultation on {when} is cancelled | {clinic}", still_applies=_still_cancelled
     ),
     "no_show_followup": Kind("We missed you, {first_name} | {clinic}", marketing=True, still_applies=_still_no_show),
-    "reschedule_request_alert": Kind("{first_name} asked to reschedule a consultation"),
-    "cancellation_alert": Kind("{first_name} cancelled a consultation"),
+    "reschedule_request_alert": Kind("{first_name} asked to reschedule a consultation", to_staff=True),
+    "cancellation_alert": Kind("{first_name} cancelled a consultation", to_staff=True),
 }
 _FOLLOWUP = re.compile(r"^followup_(\d+)$")
 
@@ -81,8 +83,10 @@ def followup_kind(number: int) -> str:
     return f"followup_{number}"
 
 
-def is_followup(kind: str) -> bool:
-    return bool(_FOLLOWUP.match(kind))
+def followup_number(kind: str) -> int:
+    """Return N of followup_N, or 0 for any other kind."""
+    match = _FOLLOWUP.match(kind)
+    return int(match[1]) if match else 0
 
 
 def confirmation_key(consultation) -> str:
@@ -91,3 +95,8 @@ def confirmation_key(consultation) -> str:
 
 def reminder_key_prefix(consultation) -> str:
     return f"consultation_reminder:{consultation.public_id}:{consultation.starts_at.isoformat()}:"
+
+
+def alert_recipient(lead) -> str:
+    """Where alerts about a lead go: its coordinator once assigned, else the clinic's inbox."""
+    return lead.assignee.email if lead.assignee else lead.clinic.inbox

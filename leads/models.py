@@ -95,6 +95,11 @@ class ConsultationStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
+class SuppressionReason(StrEnum):
+    UNSUBSCRIBED = "unsubscribed"  # stops marketing only
+    BOUNCED = "bounced"  # the address is dead: stops everything
+
+
 class Role(StrEnum):
     ADMIN = "admin"
     COORDINATOR = "coordinator"

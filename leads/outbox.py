@@ -8,9 +8,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from leads.models import Consultation, Lead, Message, MessageStatus, Suppression
+from leads import message_kinds
+from leads.models import Consultation, Lead, Message, MessageStatus, Suppression, SuppressionReason
 
 PENDING = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
+SCHEDULED_IN_TRANSACTION = "leads.scheduled_messages"
 
 
 def schedule(
@@ -44,16 +46,31 @@ def schedule(
         .on_conflict_do_nothing(index_elements=[Message.dedupe_key])
         .returning(Message.id)
     )
-    return None if message_id is None else session.get(Message, message_id)
+    if message_id is None:
+        return None
+    session.info.setdefault(SCHEDULED_IN_TRANSACTION, []).append((message_id, send_at))
+    return session.get(Message, message_id)
+
+
+def scheduled_in_transaction(session: Session) -> list[tuple[int, datetime]]:
+    """Take the (id, send_at) of the messages this transaction scheduled, for publishing after commit."""
+    return session.info.pop(SCHEDULED_IN_TRANSACTION, [])
 
 
 def cancel_pending(
-    session: Session, lead: Lead, *, kinds: Iterable[str] | None = None, consultation: Consultation | None = None
+    session: Session,
+    lead: Lead,
+    *,
+    kinds: Iterable[str] | None = None,
+    kind_prefix: str | None = None,
+    consultation: Consultation | None = None,
 ) -> int:
     """Cancel the lead's messages that have not started sending; return how many."""
     query = sa.update(Message).where(Message.lead_id == lead.id, Message.status.in_(PENDING))
     if kinds is not None:
         query = query.where(Message.kind.in_(list(kinds)))
+    if kind_prefix is not None:
+        query = query.where(Message.kind.startswith(kind_prefix, autoescape=True))
     if consultation is not None:
         query = query.where(Message.consultation_id == consultation.id)
     result = session.execute(
@@ -123,9 +140,13 @@ def claim_for_sending(session: Session, message_id: int, now: datetime, *, send_
 
 def reason_not_to_send(session: Session, message: Message) -> str | None:
     """Re-check just in time whether the message still applies; return why not, or None."""
+    kind = message_kinds.kind_of(message.kind)
     suppressed = session.scalar(sa.select(Suppression.reason).where(Suppression.email == message.recipient.lower()))
-    if suppressed is not None:
+    # An unsubscribe stops marketing; a hard bounce stops everything to that address.
+    if suppressed is not None and (kind.marketing or suppressed != SuppressionReason.UNSUBSCRIBED):
         return f"recipient suppressed ({suppressed})"
+    if not kind.still_applies(message):
+        return "no longer applies: the lead or its consultation changed"
     return None
 
 

@@ -3,15 +3,19 @@
 import logging
 from collections.abc import Iterable
 
+import sqlalchemy as sa
 from celery import Celery, Task
 from flask import Flask, current_app, has_app_context
+from sqlalchemy.orm import Session
 
+from leads import clock, outbox
 from leads.durations import parse_seconds
 
 log = logging.getLogger(__name__)
 
 SEND_MESSAGE = "leads.send_message"
 SWEEP_OUTBOX = "leads.sweep_outbox"
+MARK_UNRESPONSIVE = "leads.mark_unresponsive"
 # Gossip, mingle and event heartbeats are cluster chatter this app does not use, and they slow a
 # worker's reconnection after the broker restarts. scripts/run and docker-compose.yml pass these.
 WORKER_FLAGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
@@ -46,7 +50,12 @@ def celery_init_app(app: Flask) -> Celery:
                     "schedule": parse_seconds(app.config["DISPATCH_INTERVAL"]),
                     # A sweep not started within one interval is stale; the next one will come.
                     "options": {"expires": parse_seconds(app.config["DISPATCH_INTERVAL"])},
-                }
+                },
+                "mark-unresponsive": {
+                    "task": MARK_UNRESPONSIVE,
+                    "schedule": parse_seconds(app.config["LIFECYCLE_INTERVAL"]),
+                    "options": {"expires": parse_seconds(app.config["LIFECYCLE_INTERVAL"])},
+                },
             },
             "beat_schedule_filename": f"{app.instance_path}/celerybeat-schedule",
             **app.config.get("CELERY", {}),
@@ -54,7 +63,25 @@ def celery_init_app(app: Flask) -> Celery:
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+    if not sa.event.contains(Session, "after_commit", publish_after_commit):
+        sa.event.listen(Session, "after_commit", publish_after_commit)
+        sa.event.listen(Session, "after_rollback", forget_after_rollback)
     return celery_app
+
+
+def publish_after_commit(session: Session) -> None:
+    """After a commit, enqueue a send for every message the transaction scheduled that is due now.
+
+    Listening on the session keeps every caller (form, API, dashboard, tasks) from having to
+    remember it, and it runs only once the rows are durable, never before.
+    """
+    due = [message_id for message_id, send_at in outbox.scheduled_in_transaction(session) if send_at <= clock.now()]
+    if due:
+        enqueue_sends(due)
+
+
+def forget_after_rollback(session: Session) -> None:
+    outbox.scheduled_in_transaction(session)
 
 
 def enqueue_sends(message_ids: Iterable[int]) -> bool:

@@ -2,15 +2,15 @@
 
 from flask import request
 
-from leads import clock, intake, policy, queue
+from leads import clock, intake, policy
 from leads.extensions import db
 from leads.inquiry_form import Inquiry, InquiryForm, consent_text
 from leads.models import Clinic, Lead
 
 
 def accept(form: InquiryForm, clinic: Clinic, *, channel: str) -> Lead:
-    """Record a validated inquiry in one transaction, then try to enqueue its sends."""
-    lead, messages = intake.receive_inquiry(
+    """Record a validated inquiry in one transaction (its emails are enqueued after the commit)."""
+    lead, _ = intake.receive_inquiry(
         db.session,
         clinic,
         Inquiry.from_form(form),
@@ -21,7 +21,6 @@ def accept(form: InquiryForm, clinic: Clinic, *, channel: str) -> Lead:
         policy=policy.current(),
     )
     db.session.commit()
-    queue.enqueue_sends(message.id for message in messages)
     return lead
 
 

@@ -197,7 +197,7 @@ def test_deliver_reports_failed_when_it_gives_up(clocked_app, ack, smtp_sink):
 
 
 def test_a_suppressed_recipient_is_skipped_and_nothing_is_sent(ack, clock, smtp_sink):
-    db.session.add(Suppression(email="dana.whitfield@example.org", reason="unsubscribed", created_at=clock()))
+    db.session.add(Suppression(email="dana.whitfield@example.org", reason="bounced", created_at=clock()))
     db.session.commit()
 
     outcome = dispatch.deliver(ack.id)

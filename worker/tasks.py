@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from leads import dispatch
-from leads.queue import SEND_MESSAGE, SWEEP_OUTBOX
+from leads.queue import MARK_UNRESPONSIVE, SEND_MESSAGE, SWEEP_OUTBOX
 
 
 @shared_task(name=SWEEP_OUTBOX)
@@ -16,3 +16,9 @@ def sweep_outbox() -> int:
 def send_message(message_id: int) -> str:
     """Send one message of the outbox, at most once."""
     return dispatch.deliver(message_id)
+
+
+@shared_task(name=MARK_UNRESPONSIVE)
+def mark_unresponsive() -> int:
+    """Move leads whose follow-up sequence ran out without an answer to unresponsive."""
+    return dispatch.mark_unresponsive()

@@ -1,25 +1,14 @@
-"""JSON API v1. The public inquiry endpoint takes what the form takes and answers 201 or 422."""
+"""The public inquiry endpoint: it takes what the form takes and answers 201 or 422."""
 
-from flask import Blueprint, current_app, request
+from flask import current_app
 from werkzeug.datastructures import MultiDict
 
 from leads import spam, submissions
+from leads.api.blueprint import bp
+from leads.api.common import json_object
 from leads.clinics import clinic_for_slug
 from leads.extensions import db
 from leads.inquiry_form import CHOICE_FIELDS, TEXT_FIELDS, InquiryForm
-
-bp = Blueprint("api", __name__)
-
-
-def _json_object() -> tuple[dict | None, tuple | None]:
-    if not request.is_json:
-        return None, ({"error": "Send the body as JSON (Content-Type: application/json)."}, 415)
-    payload = request.get_json(silent=True)
-    if payload is None:
-        return None, ({"error": "The body is not valid JSON."}, 400)
-    if not isinstance(payload, dict):
-        return None, ({"error": "The body must be a JSON object."}, 400)
-    return payload, None
 
 
 def _type_errors(payload: dict) -> dict[str, str]:
@@ -45,9 +34,7 @@ def _string_or_empty(value) -> str:
 @bp.post("/inquiries")
 @spam.inquiry_rate_limit
 def create_inquiry():
-    payload, problem = _json_object()
-    if problem:
-        return problem
+    payload = json_object()
     errors = _type_errors(payload)
     clinic = None
     if "clinic" not in errors:
