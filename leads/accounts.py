@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask
 from sqlalchemy.orm import Session
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from leads.contact import normalise_email
 from leads.extensions import db, login_manager
@@ -17,6 +18,8 @@ from leads.models import ApiToken, Clinic, Coordinator, Role
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
+# zxcvbn ships the 30,000 most common passwords of real breaches.
+COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
 
 
 class AccountError(Exception):
@@ -46,13 +49,41 @@ def create_coordinator(
         address = normalise_email(email)
     except ValueError as error:
         raise AccountError(str(error)) from None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.")
+    check_password(password, address)
     if session.scalar(sa.select(Coordinator.id).where(Coordinator.email == address)) is not None:
         raise AccountError(f"There is already an account for {address}.")
     coordinator = Coordinator(email=address, password_hash=_hasher.hash(password), role=role, clinic=clinic)
     session.add(coordinator)
     return coordinator
+
+
+def check_password(password: str, email: str) -> None:
+    """Raise AccountError when the password is too short, common, or made of the account's name."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.")
+    folded = password.lower()
+    if folded in COMMON_PASSWORDS or folded.rstrip("0123456789!.") in COMMON_PASSWORDS:
+        raise AccountError("This password is among the most common ones; choose another.")
+    if email.partition("@")[0].lower() in folded:
+        raise AccountError("Do not build the password from your email address.")
+
+
+def set_password(coordinator: Coordinator, password: str) -> None:
+    check_password(password, coordinator.email)
+    coordinator.password_hash = _hasher.hash(password)
+
+
+def set_active(coordinator: Coordinator, active: bool) -> None:
+    """Deactivating signs the account out on its next request and stops its API tokens."""
+    coordinator.active = active
+
+
+def find_coordinator(session: Session, email: str) -> Coordinator | None:
+    try:
+        address = normalise_email(email)
+    except ValueError:
+        return None
+    return session.scalar(sa.select(Coordinator).where(Coordinator.email == address))
 
 
 def authenticate(session: Session, email: str, password: str, now: datetime) -> Coordinator | None:
@@ -85,8 +116,25 @@ def _token_digest(token: str) -> str:
 def create_api_token(session: Session, coordinator: Coordinator, name: str = "") -> str:
     """Return a new bearer token for the coordinator; only its hash is stored."""
     token = "lds_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(coordinator=coordinator, token_hash=_token_digest(token), name=name))
+    session.add(ApiToken(coordinator=coordinator, token_hash=_token_digest(token), name=name[:100]))
     return token
+
+
+def tokens_of(session: Session, coordinator: Coordinator) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            sa.select(ApiToken).where(ApiToken.coordinator_id == coordinator.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_api_token(session: Session, coordinator: Coordinator, token_id: int, now: datetime) -> bool:
+    """Revoke one of the coordinator's own tokens; False if there is no such live token."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.coordinator_id != coordinator.id or token.revoked_at is not None:
+        return False
+    token.revoked_at = now
+    return True
 
 
 def coordinator_for_token(session: Session, token: str, now: datetime) -> Coordinator | None:

@@ -1,9 +1,10 @@
 """When automated emails go: follow-up and reminder times in the clinic's timezone and business hours.
 
 Pure functions of times and settings, so sequences can be tested in seconds and across a
-daylight-saving change. Whole days are calendar days on the clinic's wall clock ("1d" after
-Friday 10:00 is Saturday 10:00 whether or not the clocks changed overnight); hours, minutes and
-seconds are elapsed time.
+daylight-saving change. A whole number of days (and so "24h" too) is calendar days on the
+clinic's wall clock: "1d" after Friday 10:00 is Saturday 10:00, and a "24h" reminder goes the day
+before at the same time, whether or not the clocks changed overnight. Anything else ("2h", "90m",
+"25h") is elapsed time.
 """
 
 import re
@@ -51,7 +52,7 @@ class BusinessHours:
     def next_open_moment(self, moment: datetime, zone: ZoneInfo) -> datetime:
         """Return `moment` if the clinic is open then, else the next opening, in UTC."""
         if not self.openings:
-            return moment
+            return moment.astimezone(UTC)
         local = moment.astimezone(zone)
         for day_offset in range(8):
             day = local.date() + timedelta(days=day_offset)
@@ -63,7 +64,7 @@ class BusinessHours:
                 if moment < opens:
                     return opens.astimezone(UTC)
                 if moment < closes:
-                    return moment
+                    return moment.astimezone(UTC)
         raise AssertionError("a week with openings always has a next one")
 
 
@@ -79,7 +80,7 @@ def after(start: datetime, delay: timedelta, zone: ZoneInfo) -> datetime:
         local = start.astimezone(zone)
         shifted = _wall_clock(local.date() + timedelta(days=delay.days), local.timetz().replace(tzinfo=None), zone)
         return shifted.astimezone(UTC)
-    return (start + delay).astimezone(UTC)
+    return start.astimezone(UTC) + delay
 
 
 def before(start: datetime, lead_time: timedelta, zone: ZoneInfo) -> datetime:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from leads import accounts
+from leads import accounts, audit, clock
 from leads.clinics import SLUG_PATTERN, ensure_default_clinic
 from leads.contact import normalise_email
 from leads.extensions import db
@@ -44,6 +44,39 @@ def create_coordinator(email: str, password: str, role: str, clinic_slug: str | 
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Created {coordinator.role.value} {coordinator.email}.")
+
+
+@coordinators.command("deactivate")
+@click.option("--email", required=True)
+def deactivate_coordinator(email: str) -> None:
+    """Deactivate an account: signed out at once, its API tokens refused."""
+    coordinator = _coordinator(email)
+    accounts.set_active(coordinator, False)
+    audit.record(db.session, None, "coordinator_deactivated", clock.now(), target=coordinator.email, via="cli")
+    db.session.commit()
+    click.echo(f"Deactivated {coordinator.email}.")
+
+
+@coordinators.command("reset-password")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="At least 12 characters, not a common password.")
+def reset_password(email: str, password: str) -> None:
+    """Set a new password for an account (and re-activate nothing)."""
+    coordinator = _coordinator(email)
+    try:
+        accounts.set_password(coordinator, password)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    audit.record(db.session, None, "password_reset", clock.now(), target=coordinator.email, via="cli")
+    db.session.commit()
+    click.echo(f"Set a new password for {coordinator.email}.")
+
+
+def _coordinator(email: str) -> Coordinator:
+    coordinator = accounts.find_coordinator(db.session, email)
+    if coordinator is None:
+        raise click.ClickException(f"There is no coordinator {email}.")
+    return coordinator
 
 
 @tokens.command("create")

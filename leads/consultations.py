@@ -4,7 +4,7 @@ Each change moves the lead through the lifecycle, records who did it, and schedu
 the confirmation, reminders and notices in the caller's transaction.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -49,7 +49,7 @@ def book(
 ) -> Consultation:
     """Book the lead's consultation and send the confirmation and reminders."""
     duration = policy.default_duration_minutes if duration_minutes is None else duration_minutes
-    _check_time(starts_at, now)
+    starts_at = _checked_start(starts_at, now)
     if not MIN_DURATION <= duration <= MAX_DURATION:
         raise InvalidConsultation("duration_minutes", f"A consultation lasts {MIN_DURATION} to {MAX_DURATION} minutes.")
     if active_consultation(session, lead) is not None:
@@ -85,7 +85,7 @@ def reschedule(
 ) -> Consultation:
     """Move the consultation: old reminders go, a new confirmation and new reminders come."""
     _check_active(consultation)
-    _check_time(starts_at, now)
+    starts_at = _checked_start(starts_at, now)
     if starts_at == consultation.starts_at:
         raise ConsultationError("The consultation is already at that time.")
     previous = consultation.starts_at
@@ -266,8 +266,10 @@ def _check_active(consultation: Consultation) -> None:
         raise ConsultationError(f"This consultation is {consultation.status.value} and can no longer change.")
 
 
-def _check_time(starts_at: datetime, now: datetime) -> None:
+def _checked_start(starts_at: datetime, now: datetime) -> datetime:
+    """Return the start in UTC, as stored and as the reminders' keys spell it."""
     if starts_at.tzinfo is None:
         raise InvalidConsultation("starts_at", "Give the start time with its timezone.")
     if starts_at <= now:
         raise InvalidConsultation("starts_at", "The consultation must start in the future.")
+    return starts_at.astimezone(UTC)

@@ -68,6 +68,9 @@ def change_status(
     """A coordinator's status change; consultation statuses must come from booking or an outcome."""
     if to in SET_BY_CONSULTATIONS and can_transition(lead, to):
         raise TransitionError(f"A lead becomes {to.value} through its consultation, not by a status change.")
+    if lead.status == S.CONSULTATION_SCHEDULED and can_transition(lead, to):
+        # Otherwise the prospect would still be reminded of a consultation nobody expects them at.
+        raise TransitionError("Cancel the booked consultation first, or record its outcome.")
     return transition(session, lead, to, now, policy, actor=actor, reason=reason)
 
 
@@ -107,6 +110,22 @@ def transition(
         to_status=to.value,
         reason=reason.strip(),
     )
+
+
+CALL_OUTCOMES = ("reached", "voicemail", "no_answer", "wrong_number")
+
+
+def log_call(
+    session: Session, lead: Lead, outcome: str, now: datetime, policy: Policy, *, actor: Coordinator, note: str = ""
+) -> LeadEvent:
+    """Record a call; reaching a new or unresponsive lead makes it contacted (and stops follow-ups)."""
+    if outcome not in CALL_OUTCOMES:
+        raise TransitionError(f"A call's outcome is one of: {', '.join(CALL_OUTCOMES)}.")
+    event = record_event(session, lead, "call_logged", now, actor=actor, outcome=outcome, note=note.strip()[:5000])
+    lead.last_contacted_at = now
+    if outcome == "reached" and lead.status in (S.NEW, S.UNRESPONSIVE):
+        transition(session, lead, S.CONTACTED, now, policy, actor=actor, reason="Reached by phone.")
+    return event
 
 
 def start_followups(session: Session, lead: Lead, now: datetime, policy: Policy) -> list[Message]:

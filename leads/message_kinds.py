@@ -3,6 +3,7 @@
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 
 from leads.models import ConsultationStatus, LeadStatus, Message
 
@@ -94,7 +95,7 @@ def confirmation_key(consultation) -> str:
 
 
 def reminder_key_prefix(consultation) -> str:
-    return f"consultation_reminder:{consultation.public_id}:{consultation.starts_at.isoformat()}:"
+    return f"consultation_reminder:{consultation.public_id}:{consultation.starts_at.astimezone(UTC).isoformat()}:"
 
 
 def alert_recipient(lead) -> str:

@@ -155,6 +155,11 @@ class Lead(db.Model):
     __table_args__ = (
         sa.Index("ix_lead_clinic_email", "clinic_id", "email"),
         sa.Index("ix_lead_status_created", "status", "created_at"),
+        # Keyset pagination walks (created_at, id); the clinic variant serves clinic-bound accounts.
+        sa.Index("ix_lead_created_id", "created_at", "id"),
+        sa.Index("ix_lead_clinic_created_id", "clinic_id", "created_at", "id"),
+        sa.Index("ix_lead_email", "email"),
+        sa.Index("ix_lead_phone", "phone"),
     )
 
     id: Mapped[intpk]
@@ -182,6 +187,8 @@ class Lead(db.Model):
     updated_at: Mapped[timestamp] = mapped_column(onupdate=system_now)
     last_inquiry_at: Mapped[timestamp]
     last_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the person asked to be forgotten: their data is gone, the tombstone stays.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     clinic: Mapped[Clinic] = relationship()
     assignee: Mapped[Coordinator | None] = relationship()
@@ -270,6 +277,20 @@ class RejectedInquiry(db.Model):
     created_at: Mapped[timestamp]
 
     clinic: Mapped[Clinic | None] = relationship()
+
+
+class AuditEntry(db.Model):
+    """Who did what outside any one lead's timeline: exports, account and token changes."""
+
+    __table_args__ = (sa.Index("ix_audit_entry_created", "created_at", "id"),)
+
+    id: Mapped[intpk]
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("coordinator.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[timestamp]
+
+    actor: Mapped[Coordinator | None] = relationship()
 
 
 class SweepHeartbeat(db.Model):

@@ -182,3 +182,23 @@ def schedule_retry(message: Message, error: str, now: datetime, *, base: timedel
     message.send_at = now + base * (2 ** (message.attempts - 1))
     message.lease_expires_at = None
     message.last_error = error[:1000]
+
+
+def retry_failed(message: Message, now: datetime) -> bool:
+    """Give a failed message another round of attempts from now; False if it had not failed."""
+    if message.status != MessageStatus.FAILED:
+        return False
+    message.status = MessageStatus.SCHEDULED
+    message.send_at = now
+    message.attempts = 0
+    message.lease_expires_at = None
+    return True
+
+
+def cancel_one(message: Message) -> bool:
+    """Cancel one message that has not started sending; False if it is too late."""
+    if message.status not in PENDING:
+        return False
+    message.status = MessageStatus.CANCELLED
+    message.lease_expires_at = None
+    return True
