@@ -10,13 +10,13 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from leads import accounts, cli, config, errors, health
+from leads import accounts, cli, config, errors, health, security
 from leads.api import bp as api_bp
 from leads.cadence import BusinessHours
 from leads.clock import local_time
 from leads.contact import display_phone
 from leads.dashboard import bp as dashboard_bp
-from leads.durations import parse_seconds
+from leads.durations import parse_duration, parse_seconds
 from leads.extensions import csrf, db, limiter, login_manager, mail, migrate
 from leads.inquiry_form import CONDITION_LABELS, CONTACT_LABELS, FIELD_LIMITS, HEARD_ABOUT_SUGGESTIONS
 from leads.policy import Policy
@@ -59,9 +59,18 @@ def check_settings(app: Flask) -> None:
         "CLINIC_TIMEZONE": lambda: ZoneInfo(app.config["CLINIC_TIMEZONE"]),
         "DISPATCH_INTERVAL": lambda: parse_seconds(app.config["DISPATCH_INTERVAL"]),
         "LIFECYCLE_INTERVAL": lambda: parse_seconds(app.config["LIFECYCLE_INTERVAL"]),
-        "SEND_LEASE, QUEUE_LEASE, SEND_RETRY_BASE, SELF_SERVICE_GRACE or MIN_FILL_TIME": lambda: [
+        "a duration (SEND_LEASE, QUEUE_LEASE, …)": lambda: [
             parse_seconds(app.config[name])
-            for name in ("SEND_LEASE", "QUEUE_LEASE", "SEND_RETRY_BASE", "SELF_SERVICE_GRACE", "MIN_FILL_TIME")
+            for name in (
+                "SEND_LEASE",
+                "QUEUE_LEASE",
+                "SEND_RETRY_BASE",
+                "SELF_SERVICE_GRACE",
+                "MIN_FILL_TIME",
+                "RESPONSE_TARGET",
+                "SESSION_IDLE_TIMEOUT",
+                "SESSION_LIFETIME",
+            )
         ],
     }
     for names, check in checks.items():
@@ -84,6 +93,7 @@ def configure_defaults(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["PUBLIC_BASE_URL"].startswith("https://"))
     app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", parse_duration(app.config["SESSION_LIFETIME"]))
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -128,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     csrf.exempt(api_bp)
     accounts.init_app(app)
+    security.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

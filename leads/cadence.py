@@ -100,3 +100,24 @@ def reminder_times(
 ) -> list[tuple[timedelta, datetime]]:
     """Return (offset, send time) for each reminder still ahead; one already past is skipped, not sent late."""
     return [(offset, at) for offset in offsets if (at := before(starts_at, offset, zone)) > now]
+
+
+def business_time_between(start: datetime, end: datetime, hours: BusinessHours, zone: ZoneInfo) -> timedelta:
+    """How much of [start, end) the clinic was open: the age of a lead that counts against a response target."""
+    if end <= start:
+        return timedelta(0)
+    if not hours.openings:
+        return end - start
+    total = timedelta(0)
+    day = start.astimezone(zone).date()
+    while (day_start := _wall_clock(day, time(), zone)) < end:
+        for opening in hours.openings:
+            if opening.weekday == day.weekday():
+                opens = max(_wall_clock(day, opening.opens, zone), start)
+                closes = min(_wall_clock(day, opening.closes, zone), end)
+                if closes > opens:
+                    total += closes - opens
+        day += timedelta(days=1)
+        if day_start > end:
+            break
+    return total

@@ -4,6 +4,7 @@ import re
 from collections.abc import Mapping
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,3 +47,8 @@ def clinic_for_slug(session: Session, slug: str | None, settings: Mapping) -> Cl
 
 def _by_slug(session: Session, slug: str) -> Clinic | None:
     return session.scalar(sa.select(Clinic).where(Clinic.slug == slug))
+
+
+def home_timezone(coordinator) -> str:
+    """The timezone a coordinator's dates mean: their clinic's, else the default clinic's."""
+    return coordinator.clinic.timezone if coordinator.clinic else current_app.config["CLINIC_TIMEZONE"]

@@ -58,6 +58,15 @@ def from_environment() -> dict:
         "BUSINESS_HOURS": os.environ.get("BUSINESS_HOURS", "Mon-Fri 09:00-18:00"),
         "DEFAULT_PHONE_REGION": _env("DEFAULT_PHONE_REGION", "US"),
         "DEDUPLICATION_WINDOW": _env("DEDUPLICATION_WINDOW", "30d"),
+        # A new lead not contacted within this much business time is late on the dashboard.
+        "RESPONSE_TARGET": _env("RESPONSE_TARGET", "1h"),
+        # Origins allowed to frame the public form (the clinic's own site), space-separated.
+        "FORM_FRAME_ANCESTORS": os.environ.get("FORM_FRAME_ANCESTORS", ""),
+        # Coordinators are signed out after this long without a request, and after this long in all.
+        "SESSION_IDLE_TIMEOUT": _env("SESSION_IDLE_TIMEOUT", "15m"),
+        "SESSION_LIFETIME": _env("SESSION_LIFETIME", "12h"),
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "5 per 15 minutes"),
+        "LOGIN_ADDRESS_RATE_LIMIT": _env("LOGIN_ADDRESS_RATE_LIMIT", "20 per 15 minutes"),
         "MIN_FILL_TIME": _env("MIN_FILL_TIME", "3s"),
         "INQUIRY_RATE_LIMIT": _env("INQUIRY_RATE_LIMIT", "10 per hour;30 per day"),
         # How long a send may hold its row before the sweep gives it to another worker.

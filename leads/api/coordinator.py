@@ -15,6 +15,7 @@ from leads.api import serializers
 from leads.api.auth import current_coordinator, token_required
 from leads.api.blueprint import bp
 from leads.api.common import fail, field_errors, json_object
+from leads.clinics import home_timezone
 from leads.contact import normalise_email
 from leads.extensions import db
 from leads.models import Consultation, Coordinator, Lead, LeadStatus, Message, MessageStatus
@@ -107,13 +108,15 @@ def _lead_response(lead: Lead, status: int = 200):
 @token_required
 def list_leads():
     limit = _limit()
-    status = _status_filter(LeadStatus)
+    filters, errors = lead_queries.LeadFilter.from_args(request.args)
+    if errors:
+        field_errors(errors)
     try:
         page = lead_queries.search(
             db.session,
             current_coordinator(),
-            status=status,
-            text=request.args.get("q", "")[:200],
+            filters,
+            zone=home_timezone(current_coordinator()),
             limit=limit,
             cursor=request.args.get("cursor") or None,
         )

@@ -1,5 +1,6 @@
-"""The coordinators' pages: sign-in, leads, the outbox."""
+"""The coordinators' pages: sign-in, overview, leads, the outbox, their account, and admin."""
 
-from leads.dashboard.routes import bp
+from leads.dashboard import routes  # noqa: F401  (attaches its routes)
+from leads.dashboard.blueprint import bp
 
 __all__ = ["bp"]

@@ -4,20 +4,35 @@ import uuid
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from leads import accounts, clock, lifecycle
+from leads import accounts, clock, lifecycle, security
+from leads.dashboard.blueprint import bp
 from leads.dashboard.forms import LoginForm
-from leads.extensions import db
+from leads.extensions import db, limiter
 from leads.models import Lead, LeadStatus, Message
-
-bp = Blueprint("dashboard", __name__)
 
 PAGE_SIZE = 50
 
 
+def _failed_sign_in(response) -> bool:
+    return response.status_code != 302
+
+
+def _submitted_account() -> str:
+    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
+# Failed sign-ins only, per account (against guessing one password) and per address (against spraying).
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    key_func=_submitted_account,
+    methods=["POST"],
+    deduct_when=_failed_sign_in,
+)
+@limiter.limit(lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"], methods=["POST"], deduct_when=_failed_sign_in)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.overview"))
@@ -27,6 +42,7 @@ def login():
         if coordinator is not None:
             db.session.commit()
             login_user(coordinator)
+            security.start_session(clock.now())
             return redirect(_safe_next(request.args.get("next")))
         flash("That email and password do not match an active account.", "error")
     return render_template("dashboard/login.html", form=form)
