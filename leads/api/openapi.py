@@ -1,7 +1,7 @@
 """The OpenAPI 3 description of API v1, served at /api/v1/openapi.json."""
 
 from leads.api.blueprint import bp
-from leads.models import ConsultationStatus, LeadStatus, MessageStatus
+from leads.models import Condition, ConsultationStatus, LeadStatus, MessageStatus
 
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": "string", "nullable": True}
@@ -208,6 +208,13 @@ PATHS = {
             "summary": "Leads, newest first, one page at a time",
             "parameters": [
                 LEAD_STATUS_PARAM,
+                _query("clinic", STRING, "Only this clinic's (slug)."),
+                _query("condition", {"type": "string", "enum": [c.value for c in Condition]}, "Only this condition."),
+                _query("source", STRING, "Only this source (utm_source, or web/api)."),
+                _query("assignee", STRING, "A coordinator's email, or `none` for unassigned leads."),
+                _query("created_from", {"type": "string", "format": "date"}, "Created on or after this day."),
+                _query("created_to", {"type": "string", "format": "date"}, "Created on or before this day."),
+                _query("sort", {"type": "string", "enum": ["newest", "oldest"]}, "Order (newest)."),
                 _query("q", STRING, "Search in names, email and phone."),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size (25)."),
                 _query("cursor", STRING, "The next_cursor of the previous page."),
