@@ -31,7 +31,7 @@ def sweep() -> list[int]:
     db.session.commit()
     if recovered:
         log.warning("returned %d messages with expired leases to the schedule", recovered)
-    queue.enqueue_sends(claimed)
+    queue.enqueue_sends(outbox.kinds_of(db.session, claimed))
     return claimed
 
 

@@ -48,12 +48,12 @@ def schedule(
     )
     if message_id is None:
         return None
-    session.info.setdefault(SCHEDULED_IN_TRANSACTION, []).append((message_id, send_at))
+    session.info.setdefault(SCHEDULED_IN_TRANSACTION, []).append((message_id, kind, send_at))
     return session.get(Message, message_id)
 
 
-def scheduled_in_transaction(session: Session) -> list[tuple[int, datetime]]:
-    """Take the (id, send_at) of the messages this transaction scheduled, for publishing after commit."""
+def scheduled_in_transaction(session: Session) -> list[tuple[int, str, datetime]]:
+    """Take the (id, kind, send_at) of the messages this transaction scheduled, for publishing after commit."""
     return session.info.pop(SCHEDULED_IN_TRANSACTION, [])
 
 
@@ -117,6 +117,12 @@ def claim_due(session: Session, now: datetime, *, limit: int, queue_lease: timed
         )
     )
     return [message_id for message_id in ids if message_id in claimed]
+
+
+def kinds_of(session: Session, message_ids: list[int]) -> list[tuple[int, str]]:
+    """(id, kind) of these messages, in the order given."""
+    kinds = dict(session.execute(sa.select(Message.id, Message.kind).where(Message.id.in_(message_ids))).all())
+    return [(message_id, kinds[message_id]) for message_id in message_ids if message_id in kinds]
 
 
 def claim_for_sending(session: Session, message_id: int, now: datetime, *, send_lease: timedelta) -> bool:

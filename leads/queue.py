@@ -6,9 +6,10 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from celery import Celery, Task
 from flask import Flask, current_app, has_app_context
+from kombu import Queue
 from sqlalchemy.orm import Session
 
-from leads import clock, outbox
+from leads import clock, message_kinds, outbox
 from leads.durations import parse_seconds
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,15 @@ SWEEP_OUTBOX = "leads.sweep_outbox"
 MARK_UNRESPONSIVE = "leads.mark_unresponsive"
 # Gossip, mingle and event heartbeats are cluster chatter this app does not use, and they slow a
 # worker's reconnection after the broker restarts. scripts/run and docker-compose.yml pass these.
+# Acknowledgments, alerts, confirmations and reminders must never wait behind a burst of
+# follow-ups: they have a queue of their own. A worker consumes both unless told otherwise
+# (`-Q interactive` / `-Q bulk` to split them across workers).
+INTERACTIVE_QUEUE, BULK_QUEUE = "interactive", "bulk"
 WORKER_FLAGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+
+
+def queue_for(kind: str) -> str:
+    return BULK_QUEUE if message_kinds.is_marketing(kind) else INTERACTIVE_QUEUE
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -41,6 +50,8 @@ def celery_init_app(app: Flask) -> Celery:
             # catches up. (The worker's own consumer keeps reconnecting; it ignores these.)
             "broker_transport_options": {"socket_connect_timeout": 2, "max_retries": 0},
             "task_ignore_result": True,
+            "task_default_queue": INTERACTIVE_QUEUE,
+            "task_queues": (Queue(INTERACTIVE_QUEUE), Queue(BULK_QUEUE)),
             # Sends are slow I/O; a worker takes one at a time so another idle one can take the next.
             "worker_prefetch_multiplier": 1,
             "worker_hijack_root_logger": False,
@@ -75,25 +86,27 @@ def publish_after_commit(session: Session) -> None:
     Listening on the session keeps every caller (form, API, dashboard, tasks) from having to
     remember it, and it runs only once the rows are durable, never before.
     """
-    due = [message_id for message_id, send_at in outbox.scheduled_in_transaction(session) if send_at <= clock.now()]
-    if due:
-        enqueue_sends(due)
+    scheduled = outbox.scheduled_in_transaction(session)
+    if scheduled:
+        now = clock.now()
+        enqueue_sends([(message_id, kind) for message_id, kind, send_at in scheduled if send_at <= now])
 
 
 def forget_after_rollback(session: Session) -> None:
     outbox.scheduled_in_transaction(session)
 
 
-def enqueue_sends(message_ids: Iterable[int]) -> bool:
-    """Publish a send task per message; return False (and log) when the broker is unreachable.
+def enqueue_sends(messages: Iterable[tuple[int, str]]) -> bool:
+    """Publish a send task per (message id, kind) on its kind's queue; return False (and log) when
+    the broker is unreachable.
 
     Called after commit. The rows are already in the outbox, so a broker that is down loses
     nothing: the beat sweep enqueues them once it is back.
     """
     celery_app: Celery = current_app.extensions["celery"]
     try:
-        for message_id in message_ids:
-            celery_app.send_task(SEND_MESSAGE, args=[message_id], retry=False)
+        for message_id, kind in messages:
+            celery_app.send_task(SEND_MESSAGE, args=[message_id], queue=queue_for(kind), retry=False)
     except Exception as error:  # kombu raises many kinds; every one means "not now"
         log.warning("could not enqueue sends, the sweep will pick them up: %s", error)
         return False
