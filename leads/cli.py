@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-from leads import accounts, audit, clock
+from leads import accounts, audit, clock, doctor
 from leads.clinics import SLUG_PATTERN, ensure_default_clinic
 from leads.contact import normalise_email
 from leads.extensions import db
@@ -22,6 +22,18 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(coordinators)
     app.cli.add_command(tokens)
     app.cli.add_command(clinics)
+    app.cli.add_command(doctor_command)
+
+
+@click.command("doctor")
+@with_appcontext
+def doctor_command() -> None:
+    """Check the database, migrations, Redis, SMTP and beat; say what is wrong."""
+    findings = doctor.examine()
+    for finding in findings:
+        click.echo(f"{'ok ' if finding.ok else 'BAD'}  {finding.name:<10} {finding.detail}")
+    if not all(finding.ok for finding in findings):
+        raise click.exceptions.Exit(1)
 
 
 @coordinators.command("create")

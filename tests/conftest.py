@@ -162,6 +162,22 @@ def _empty_all_tables() -> None:
 
 
 @pytest.fixture
+def make_app(app, app_config):
+    """Build apps from the test config with some settings changed; dispose of their engines after."""
+    made = []
+
+    def make(**changes):
+        made.append(create_app(app_config | changes))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def clocked_app(app, clock):
     """The app with a fake clock, inside an app context."""
     app.config["CLOCK"] = clock

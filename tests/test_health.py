@@ -1,28 +1,7 @@
 """Liveness and readiness probes."""
 
-import pytest
-
-from leads import create_app
-from leads.extensions import db
-
 CLOSED_REDIS = "redis://127.0.0.1:1/0"
 CLOSED_POSTGRES = "postgresql+psycopg://nobody@127.0.0.1:1/nothing?connect_timeout=1"
-
-
-@pytest.fixture
-def make_app(app, app_config):
-    """Build apps from the test config with some settings changed; dispose of their engines after."""
-    made = []
-
-    def make(**changes):
-        made.append(create_app(app_config | changes))
-        return made[-1]
-
-    yield make
-    for other in made:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_healthz_is_ok(client):

@@ -5,7 +5,6 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
-from leads import create_app
 from leads.clinics import ensure_default_clinic
 from leads.extensions import db
 from leads.inquiry_form import consent_text
@@ -290,13 +289,9 @@ def test_missing_or_forged_form_token_is_refused_as_too_fast(app, client, token)
 
 
 @pytest.fixture
-def limited_app(app, app_config):
+def limited_app(make_app):
     """An app (tables emptied by `app`) allowing two inquiries a minute per address."""
-    limited = create_app(app_config | {"INQUIRY_RATE_LIMIT": "2 per minute"})
-    yield limited
-    with limited.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return make_app(INQUIRY_RATE_LIMIT="2 per minute")
 
 
 def test_third_inquiry_in_a_minute_is_429_and_counted(limited_app):
