@@ -1,6 +1,5 @@
 """leads: consultation lead management for clinics. `create_app` is the only place extensions are bound."""
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from leads import accounts, cli, config, errors, health, security
+from leads import accounts, cli, config, errors, health, logs, security
 from leads.api import bp as api_bp
 from leads.cadence import BusinessHours
 from leads.clock import local_time
@@ -97,8 +96,8 @@ def configure_defaults(app: Flask) -> None:
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not app.testing:
+        logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
 
 
 def _engine_options(url: str) -> dict[str, Any]:
@@ -139,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)
     accounts.init_app(app)
     security.init_app(app)
+    logs.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

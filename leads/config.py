@@ -79,6 +79,8 @@ def from_environment() -> dict:
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(64 * 1024))),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        # json: one JSON object per line for a log collector; text: for people at a terminal.
+        "LOG_FORMAT": _env("LOG_FORMAT", "text"),
     }
 
 

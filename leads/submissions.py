@@ -1,6 +1,6 @@
 """What the form and the API do with a valid inquiry: record it, commit, then enqueue its emails."""
 
-from flask import request
+from flask import g, request
 
 from leads import clock, intake, policy
 from leads.extensions import db
@@ -21,6 +21,7 @@ def accept(form: InquiryForm, clinic: Clinic, *, channel: str) -> Lead:
         policy=policy.current(),
     )
     db.session.commit()
+    g.lead_public_id = lead.public_id  # for the request's log line
     return lead
 
 
