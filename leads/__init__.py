@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from leads import accounts, cli, config, errors, health, logs, security
+from leads import accounts, cli, config, errors, health, logs, metrics, security
 from leads.api import bp as api_bp
 from leads.cadence import BusinessHours
 from leads.clock import local_time
@@ -132,6 +132,7 @@ def _use_sqlite_wal(engine) -> None:
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(dashboard_bp)

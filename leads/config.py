@@ -78,6 +78,8 @@ def from_environment() -> dict:
         "SWEEP_BATCH_SIZE": int(_env("SWEEP_BATCH_SIZE", "500")),
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(64 * 1024))),
+        # When set, /metrics answers only to `Authorization: Bearer <METRICS_TOKEN>`.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
         # json: one JSON object per line for a log collector; text: for people at a terminal.
         "LOG_FORMAT": _env("LOG_FORMAT", "text"),

@@ -204,7 +204,12 @@ class Lead(db.Model):
 class LeadEvent(db.Model):
     """Append-only: the lead's timeline and its audit trail."""
 
-    __table_args__ = (sa.Index("ix_lead_event_lead_id", "lead_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_lead_event_lead_id", "lead_id", "id"),
+        # Metrics count events by kind, and the audit page walks them newest first.
+        sa.Index("ix_lead_event_kind_created", "kind", "created_at"),
+        sa.Index("ix_lead_event_created_id", "created_at", "id"),
+    )
 
     id: Mapped[intpk]
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("lead.id"))
