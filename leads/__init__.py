@@ -61,6 +61,7 @@ def check_settings(app: Flask) -> None:
         "a duration (SEND_LEASE, QUEUE_LEASE, …)": lambda: [
             parse_seconds(app.config[name])
             for name in (
+                "RETENTION_CLOSED_AFTER",
                 "SEND_LEASE",
                 "QUEUE_LEASE",
                 "SEND_RETRY_BASE",
@@ -70,6 +71,7 @@ def check_settings(app: Flask) -> None:
                 "SESSION_IDLE_TIMEOUT",
                 "SESSION_LIFETIME",
             )
+            if app.config[name]
         ],
     }
     for names, check in checks.items():

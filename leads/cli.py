@@ -1,5 +1,6 @@
 """`flask --app leads …` commands: coordinators, API tokens and clinics."""
 
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -7,7 +8,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from leads import accounts, audit, clock, doctor
+from leads import accounts, audit, backups, clock, doctor
 from leads.clinics import SLUG_PATTERN, ensure_default_clinic
 from leads.contact import normalise_email
 from leads.extensions import db
@@ -23,6 +24,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(clinics)
     app.cli.add_command(doctor_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("doctor")
@@ -82,6 +85,34 @@ def reset_password(email: str, password: str) -> None:
     audit.record(db.session, None, "password_reset", clock.now(), target=coordinator.email, via="cli")
     db.session.commit()
     click.echo(f"Set a new password for {coordinator.email}.")
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(target: Path) -> None:
+    """Write a consistent copy of the database to TARGET (safe while the app runs)."""
+    try:
+        backups.backup(current_app.config["SQLALCHEMY_DATABASE_URI"], target)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backed up to {target}.")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask; the current data is replaced.")
+@with_appcontext
+def restore_command(source: Path, yes: bool) -> None:
+    """Replace the database's contents with the backup SOURCE (stop web, worker and beat first)."""
+    if not yes:
+        click.confirm("This replaces every lead and message with the backup's. Go on?", abort=True)
+    db.engine.dispose()
+    try:
+        backups.restore(current_app.config["SQLALCHEMY_DATABASE_URI"], source)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored from {source}.")
 
 
 def _coordinator(email: str) -> Coordinator:

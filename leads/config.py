@@ -54,6 +54,8 @@ def from_environment() -> dict:
         "LIFECYCLE_INTERVAL": _env("LIFECYCLE_INTERVAL", "60s"),
         # How long a consultation's self-service link stays valid after the consultation starts.
         "SELF_SERVICE_GRACE": _env("SELF_SERVICE_GRACE", "1d"),
+        # Closed leads untouched this long are erased by beat (e.g. 730d); empty keeps them.
+        "RETENTION_CLOSED_AFTER": os.environ.get("RETENTION_CLOSED_AFTER", ""),
         "DISPATCH_INTERVAL": _env("DISPATCH_INTERVAL", "5s"),
         "BUSINESS_HOURS": os.environ.get("BUSINESS_HOURS", "Mon-Fri 09:00-18:00"),
         "DEFAULT_PHONE_REGION": _env("DEFAULT_PHONE_REGION", "US"),

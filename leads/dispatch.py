@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import current_app
 
-from leads import clock, lifecycle, mailer, outbox, policy, queue
+from leads import clock, erasure, lifecycle, mailer, outbox, policy, queue
 from leads.durations import parse_duration
 from leads.extensions import db
 from leads.models import Message, MessageStatus, SweepHeartbeat
@@ -79,3 +79,13 @@ def mark_unresponsive() -> int:
     quiet = lifecycle.mark_unresponsive(db.session, clock.now(), policy.current())
     db.session.commit()
     return len(quiet)
+
+
+def apply_retention() -> int:
+    """Erase the closed leads whose retention period is over (nothing when none is configured)."""
+    keep_for = current_app.config["RETENTION_CLOSED_AFTER"]
+    if not keep_for:
+        return 0
+    erased = erasure.erase_expired(db.session, clock.now(), parse_duration(keep_for))
+    db.session.commit()
+    return erased

@@ -1,17 +1,17 @@
 """Erase a lead on the person's request: their data goes, a tombstone stays on the timeline."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leads import lifecycle, outbox
-from leads.models import Coordinator, Lead, LeadEvent, Message
+from leads.models import Coordinator, Lead, LeadEvent, LeadStatus, Message
 
 ERASED = "erased"
 
 
-def erase(session: Session, lead: Lead, now: datetime, *, actor: Coordinator, reason: str = "") -> None:
+def erase(session: Session, lead: Lead, now: datetime, *, actor: Coordinator | None, reason: str = "") -> None:
     """Remove every personal detail of the lead, its events and its emails; keep what happened when."""
     if lead.erased_at is not None:
         return
@@ -27,4 +27,19 @@ def erase(session: Session, lead: Lead, now: datetime, *, actor: Coordinator, re
     # Events copied the inquiry (message, contact details); keep only their kind, time and actor.
     session.execute(sa.update(LeadEvent).where(LeadEvent.lead_id == lead.id).values(data={}))
     session.execute(sa.update(Message).where(Message.lead_id == lead.id).values(recipient=ERASED, last_error=None))
-    lifecycle.record_event(session, lead, "erased", now, actor=actor, reason=reason.strip()[:500])
+    lifecycle.record_event(
+        session, lead, "erased", now, actor=actor, by="coordinator" if actor else "system", reason=reason.strip()[:500]
+    )
+
+
+def erase_expired(session: Session, now: datetime, keep_for: timedelta, *, limit: int = 500) -> int:
+    """Erase closed leads untouched for longer than `keep_for` (the clinic's retention period)."""
+    expired = session.scalars(
+        sa.select(Lead)
+        .where(Lead.status == LeadStatus.CLOSED, Lead.erased_at.is_(None), Lead.updated_at < now - keep_for)
+        .order_by(Lead.id)
+        .limit(limit)
+    ).all()
+    for lead in expired:
+        erase(session, lead, now, actor=None, reason="Retention period over.")
+    return len(expired)

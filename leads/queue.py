@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 SEND_MESSAGE = "leads.send_message"
 SWEEP_OUTBOX = "leads.sweep_outbox"
 MARK_UNRESPONSIVE = "leads.mark_unresponsive"
+APPLY_RETENTION = "leads.apply_retention"
 # Gossip, mingle and event heartbeats are cluster chatter this app does not use, and they slow a
 # worker's reconnection after the broker restarts. scripts/run and docker-compose.yml pass these.
 # Acknowledgments, alerts, confirmations and reminders must never wait behind a burst of
@@ -62,6 +63,7 @@ def celery_init_app(app: Flask) -> Celery:
                     # A sweep not started within one interval is stale; the next one will come.
                     "options": {"expires": parse_seconds(app.config["DISPATCH_INTERVAL"])},
                 },
+                "apply-retention": {"task": APPLY_RETENTION, "schedule": 3600.0, "options": {"expires": 3600}},
                 "mark-unresponsive": {
                     "task": MARK_UNRESPONSIVE,
                     "schedule": parse_seconds(app.config["LIFECYCLE_INTERVAL"]),

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from leads import dispatch
-from leads.queue import MARK_UNRESPONSIVE, SEND_MESSAGE, SWEEP_OUTBOX
+from leads.queue import APPLY_RETENTION, MARK_UNRESPONSIVE, SEND_MESSAGE, SWEEP_OUTBOX
 
 
 @shared_task(name=SWEEP_OUTBOX)
@@ -22,3 +22,9 @@ def send_message(message_id: int) -> str:
 def mark_unresponsive() -> int:
     """Move leads whose follow-up sequence ran out without an answer to unresponsive."""
     return dispatch.mark_unresponsive()
+
+
+@shared_task(name=APPLY_RETENTION)
+def apply_retention() -> int:
+    """Erase closed leads whose retention period is over."""
+    return dispatch.apply_retention()
