@@ -33,13 +33,18 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def load_coordinator(public_id: str) -> Coordinator | None:
+def load_coordinator(session_id: str) -> Coordinator | None:
+    public_id, _, version = session_id.partition(":")
     try:
         key = uuid.UUID(public_id)
     except ValueError:
         return None
-    # Flask-Login refuses an inactive account, so a deactivation takes effect on the next request.
-    return db.session.scalar(sa.select(Coordinator).where(Coordinator.public_id == key))
+    coordinator = db.session.scalar(sa.select(Coordinator).where(Coordinator.public_id == key))
+    # A session from before a password reset or a deactivation is over; an inactive account
+    # is refused by Flask-Login on its next request.
+    if coordinator is None or version != str(coordinator.session_version):
+        return None
+    return coordinator
 
 
 def create_coordinator(
@@ -64,17 +69,22 @@ def check_password(password: str, email: str) -> None:
     folded = password.lower()
     if folded in COMMON_PASSWORDS or folded.rstrip("0123456789!.") in COMMON_PASSWORDS:
         raise AccountError("This password is among the most common ones; choose another.")
-    if email.partition("@")[0].lower() in folded:
+    mailbox = email.partition("@")[0].lower()
+    if len(mailbox) >= 4 and mailbox in folded:
         raise AccountError("Do not build the password from your email address.")
 
 
 def set_password(coordinator: Coordinator, password: str) -> None:
+    """Set a new password; every session signed in with the old one ends."""
     check_password(password, coordinator.email)
     coordinator.password_hash = _hasher.hash(password)
+    coordinator.session_version += 1
 
 
 def set_active(coordinator: Coordinator, active: bool) -> None:
-    """Deactivating signs the account out on its next request and stops its API tokens."""
+    """Deactivating signs the account out at once and stops its API tokens; reactivating brings no old session back."""
+    if coordinator.active and not active:
+        coordinator.session_version += 1
     coordinator.active = active
 
 

@@ -57,6 +57,7 @@ def create_coordinator(email: str, password: str, role: str, clinic_slug: str | 
         )
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
+    audit.record(db.session, None, "coordinator_created", clock.now(), target=coordinator.email, role=role, via="cli")
     db.session.commit()
     click.echo(f"Created {coordinator.role.value} {coordinator.email}.")
 

@@ -128,11 +128,13 @@ class Coordinator(UserMixin, db.Model):
     clinic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clinic.id"))
     created_at: Mapped[timestamp]
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised on a password reset or deactivation: every session signed in before it ends.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     clinic: Mapped[Clinic | None] = relationship()
 
     def get_id(self) -> str:
-        return str(self.public_id)
+        return f"{self.public_id}:{self.session_version}"
 
     @property
     def is_active(self) -> bool:
