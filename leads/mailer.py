@@ -96,20 +96,59 @@ def send(message: Message) -> None:
     email = build(message)
     connection = mail.connect()
     try:
-        connection.host = _open_smtp()
+        connection.host = _reused_smtp()
         connection.send(email)
     except smtplib.SMTPRecipientsRefused as error:
         code, reply = next(iter(error.recipients.values()))
         _raise_for_code(code, reply)
     except smtplib.SMTPResponseException as error:
+        _drop_smtp()
         _raise_for_code(error.smtp_code, error.smtp_error)
     except (smtplib.SMTPException, OSError) as error:
+        _drop_smtp()
         raise TransientSendError(f"{type(error).__name__}: {error}") from error
-    finally:
-        # Once the server has taken the message, a failing QUIT must not make it look unsent.
-        if connection.host is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                connection.host.quit()
+
+
+# One SMTP connection per process and server, kept between sends: connecting, EHLO, STARTTLS
+# and login cost more than a message. Celery's prefork children each open their own after the fork.
+_smtp: dict[tuple, smtplib.SMTP] = {}
+
+
+def _server_key() -> tuple:
+    config = current_app.config
+    return (config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_USE_SSL"], config["MAIL_USERNAME"])
+
+
+def _reused_smtp() -> smtplib.SMTP:
+    host = _smtp.get(_server_key())
+    if host is not None:
+        try:
+            # A server may close an idle connection; NOOP finds out before a message is at stake.
+            if host.noop()[0] == 250:
+                return host
+        except (smtplib.SMTPException, OSError):
+            pass
+        _drop_smtp()
+    host = _smtp[_server_key()] = _open_smtp()
+    return host
+
+
+def _drop_smtp() -> None:
+    _quit(_smtp.pop(_server_key(), None))
+
+
+def close_connections() -> None:
+    """Close every kept SMTP connection (at worker shutdown, and between tests)."""
+    while _smtp:
+        _quit(_smtp.popitem()[1])
+
+
+def _quit(host: smtplib.SMTP | None) -> None:
+    if host is not None:
+        # After a failure the connection's state is unknown; a failing QUIT changes nothing.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            host.quit()
+        host.close()
 
 
 def _open_smtp() -> smtplib.SMTP:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from leads import create_app
+from leads import create_app, mailer
 from leads.extensions import db
 from tests.processes import CeleryWorker, RedisServer
 from tests.smtp_sink import SmtpSink
@@ -150,6 +150,7 @@ def app(app_config, redis_server):
         _empty_all_tables()
     redis_server.flush()
     yield app
+    mailer.close_connections()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

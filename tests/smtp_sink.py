@@ -21,6 +21,12 @@ class _Handler:
     def __init__(self, sink: "SmtpSink") -> None:
         self.sink = sink
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.sink.lock:
+            self.sink.greetings += 1
+        session.host_name = hostname
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with self.sink.lock:
             self.sink.rcpts_started += 1
@@ -57,6 +63,7 @@ class SmtpSink:
         self.attempts = 0
         self.attempts_to: dict[str, int] = {}
         self.rcpts_started = 0
+        self.greetings = 0  # EHLOs: one per SMTP connection
         self.rcpt_delay = 0.0
         self.controller: Controller | None = None
 

@@ -272,3 +272,21 @@ def test_a_swept_message_is_then_delivered(ack, smtp_sink):
 
     assert dispatch.deliver(ack.id) == "sent"
     assert len(smtp_sink.to("dana.whitfield@example.org")) == 1
+
+
+def test_consecutive_sends_share_one_smtp_connection(messages, smtp_sink):
+    for message in messages.values():
+        assert dispatch.deliver(message.id) == "sent"
+
+    assert len(smtp_sink.messages()) == 2
+    assert smtp_sink.greetings == 1
+
+
+def test_a_connection_the_server_dropped_is_replaced_before_the_next_send(messages, smtp_sink):
+    ack, alert = messages["inquiry_received"], messages["new_lead_alert"]
+    assert dispatch.deliver(ack.id) == "sent"
+    smtp_sink.stop()
+    smtp_sink.start()
+
+    assert dispatch.deliver(alert.id) == "sent"
+    assert smtp_sink.greetings == 2

@@ -1,8 +1,9 @@
 """Thin tasks: an explicit name, ids in, and a call to the domain command that does the work."""
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown
 
-from leads import dispatch
+from leads import dispatch, mailer
 from leads.queue import APPLY_RETENTION, MARK_UNRESPONSIVE, SEND_MESSAGE, SWEEP_OUTBOX
 
 
@@ -28,3 +29,8 @@ def mark_unresponsive() -> int:
 def apply_retention() -> int:
     """Erase closed leads whose retention period is over."""
     return dispatch.apply_retention()
+
+
+@worker_process_shutdown.connect
+def close_smtp_connections(**_) -> None:
+    mailer.close_connections()
