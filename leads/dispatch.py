@@ -17,13 +17,15 @@ def _setting(name: str) -> timedelta:
     return parse_duration(current_app.config[name])
 
 
+# A sweep keeps claiming full batches up to this many of them, so a burst of due messages is
+# enqueued within one sweep instead of one batch per DISPATCH_INTERVAL.
+BATCHES_PER_SWEEP = 20
+
+
 def sweep() -> list[int]:
-    """Recover expired leases, claim what is due, and enqueue one send task per claimed row."""
+    """Recover expired leases, claim what is due in batches, and enqueue one send task per row."""
     now = clock.now()
     recovered = outbox.recover_expired_leases(db.session, now)
-    claimed = outbox.claim_due(
-        db.session, now, limit=current_app.config["SWEEP_BATCH_SIZE"], queue_lease=_setting("QUEUE_LEASE")
-    )
     beat = db.session.get(SweepHeartbeat, 1) or SweepHeartbeat(id=1, sweeps=0)
     beat.swept_at = now
     beat.sweeps += 1
@@ -31,7 +33,14 @@ def sweep() -> list[int]:
     db.session.commit()
     if recovered:
         log.warning("returned %d messages with expired leases to the schedule", recovered)
-    queue.enqueue_sends(outbox.kinds_of(db.session, claimed))
+    batch_size, claimed = current_app.config["SWEEP_BATCH_SIZE"], []
+    for _ in range(BATCHES_PER_SWEEP):
+        batch = outbox.claim_due(db.session, now, limit=batch_size, queue_lease=_setting("QUEUE_LEASE"))
+        db.session.commit()
+        queue.enqueue_sends(outbox.kinds_of(db.session, batch))
+        claimed += batch
+        if len(batch) < batch_size:
+            break
     return claimed
 
 
