@@ -52,6 +52,8 @@ def book(
     starts_at = _checked_start(starts_at, now)
     if not MIN_DURATION <= duration <= MAX_DURATION:
         raise InvalidConsultation("duration_minutes", f"A consultation lasts {MIN_DURATION} to {MAX_DURATION} minutes.")
+    if lead.erased_at is not None:
+        raise ConsultationError("This lead was erased; nothing about it can change.")
     if active_consultation(session, lead) is not None:
         raise ConsultationError("This lead already has a consultation booked; reschedule or cancel it.")
     lifecycle.transition(session, lead, LeadStatus.CONSULTATION_SCHEDULED, now, policy, actor=actor)
@@ -270,6 +272,10 @@ def _checked_start(starts_at: datetime, now: datetime) -> datetime:
     """Return the start in UTC, as stored and as the reminders' keys spell it."""
     if starts_at.tzinfo is None:
         raise InvalidConsultation("starts_at", "Give the start time with its timezone.")
+    try:
+        starts_at = starts_at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidConsultation("starts_at", "Give a date before the year 9999.") from None
     if starts_at <= now:
         raise InvalidConsultation("starts_at", "The consultation must start in the future.")
-    return starts_at.astimezone(UTC)
+    return starts_at

@@ -59,6 +59,8 @@ def can_transition(lead: Lead, to: LeadStatus) -> bool:
 
 def manual_targets(lead: Lead) -> list[LeadStatus]:
     """The statuses a coordinator may pick for this lead directly (the rest follow consultations)."""
+    if lead.status == S.CONSULTATION_SCHEDULED or lead.erased_at is not None:
+        return []
     return [status for status in LeadStatus if can_transition(lead, status) and status not in SET_BY_CONSULTATIONS]
 
 
@@ -86,6 +88,8 @@ def transition(
     by: str = "coordinator",
 ) -> LeadEvent:
     """Move the lead to `to`, or raise TransitionError; record it and start or stop follow-ups."""
+    if lead.erased_at is not None:
+        raise TransitionError("This lead was erased; nothing about it can change.")
     if not can_transition(lead, to):
         raise TransitionError(f"A lead that is {lead.status.value} cannot become {to.value}.")
     if to in NEEDS_REASON and not reason.strip():
@@ -122,10 +126,36 @@ def log_call(
     if outcome not in CALL_OUTCOMES:
         raise TransitionError(f"A call's outcome is one of: {', '.join(CALL_OUTCOMES)}.")
     event = record_event(session, lead, "call_logged", now, actor=actor, outcome=outcome, note=note.strip()[:5000])
-    lead.last_contacted_at = now
-    if outcome == "reached" and lead.status in (S.NEW, S.UNRESPONSIVE):
-        transition(session, lead, S.CONTACTED, now, policy, actor=actor, reason="Reached by phone.")
+    if outcome == "reached":
+        lead.last_contacted_at = now
+        if lead.status in (S.NEW, S.UNRESPONSIVE):
+            transition(session, lead, S.CONTACTED, now, policy, actor=actor, reason="Reached by phone.")
     return event
+
+
+def may_be_assigned(coordinator: Coordinator, lead: Lead) -> bool:
+    """An active coordinator of every clinic, or of the lead's own."""
+    return coordinator.active and coordinator.clinic_id in (None, lead.clinic_id)
+
+
+def assign(
+    session: Session, lead: Lead, assignee: Coordinator | None, now: datetime, *, actor: Coordinator
+) -> LeadEvent:
+    """Give the lead to a coordinator (None: to nobody); alerts about it then go to them."""
+    if assignee is not None and not may_be_assigned(assignee, lead):
+        raise TransitionError("This coordinator is inactive or works for another clinic.")
+    previous = lead.assignee
+    lead.assignee = assignee
+    lead.updated_at = now
+    return record_event(
+        session,
+        lead,
+        "assigned",
+        now,
+        actor=actor,
+        from_assignee=previous.email if previous else None,
+        to_assignee=assignee.email if assignee else None,
+    )
 
 
 def start_followups(session: Session, lead: Lead, now: datetime, policy: Policy) -> list[Message]:

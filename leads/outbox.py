@@ -190,7 +190,7 @@ def schedule_retry(message: Message, error: str, now: datetime, *, base: timedel
     message.last_error = error[:1000]
 
 
-def retry_failed(message: Message, now: datetime) -> bool:
+def retry_failed(session: Session, message: Message, now: datetime) -> bool:
     """Give a failed message another round of attempts from now; False if it had not failed."""
     if message.status != MessageStatus.FAILED:
         return False
@@ -198,6 +198,7 @@ def retry_failed(message: Message, now: datetime) -> bool:
     message.send_at = now
     message.attempts = 0
     message.lease_expires_at = None
+    session.info.setdefault(SCHEDULED_IN_TRANSACTION, []).append((message.id, message.kind, now))
     return True
 
 

@@ -11,9 +11,10 @@ import flask_migrate
 import psycopg
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from werkzeug.serving import make_server
 
-from leads import create_app, mailer
+from leads import accounts, create_app, mailer
 from leads.extensions import db
 from tests.processes import CeleryWorker, RedisServer
 from tests.smtp_sink import SmtpSink
@@ -42,6 +43,15 @@ class FakeClock:
     def advance(self, **delta) -> datetime:
         self.current += timedelta(**delta)
         return self.current
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Argon2 at its lowest cost: the suite creates hundreds of accounts, and the cost is not under test."""
+    production = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts._hasher = production
 
 
 # --- databases -------------------------------------------------------------------------------

@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import request
 
-from leads import clock, consultations, lead_queries, lifecycle, policy
+from leads import accounts, clock, consultations, lead_queries, lifecycle, policy
 from leads.api import serializers
 from leads.api.auth import current_coordinator, token_required
 from leads.api.blueprint import bp
 from leads.api.common import fail, field_errors, json_object
 from leads.clinics import home_timezone
-from leads.contact import normalise_email
 from leads.extensions import db
 from leads.models import Consultation, Coordinator, Lead, LeadStatus, Message, MessageStatus
 from leads.text import unstorable
@@ -163,32 +162,17 @@ def update_lead(public_id: str):
 
 
 def _assign(lead: Lead, value, now: datetime, actor: Coordinator) -> None:
-    if value is None:
-        assignee = None
-    else:
+    assignee = None
+    if value is not None:
         if not isinstance(value, str):
             field_errors({"assignee": "Must be a coordinator's email or null."})
-        try:
-            address = normalise_email(value)
-        except ValueError:
-            field_errors({"assignee": "Must be a coordinator's email or null."})
-        assignee = db.session.scalar(sa.select(Coordinator).where(Coordinator.email == address))
-        if assignee is None or not assignee.active:
-            field_errors({"assignee": "There is no active coordinator with this email."})
-        if assignee.clinic_id is not None and assignee.clinic_id != lead.clinic_id:
-            field_errors({"assignee": "This coordinator works for another clinic."})
-    previous = lead.assignee.email if lead.assignee else None
-    lead.assignee = assignee
-    lead.updated_at = now
-    lifecycle.record_event(
-        db.session,
-        lead,
-        "assigned",
-        now,
-        actor=actor,
-        from_assignee=previous,
-        to_assignee=assignee.email if assignee else None,
-    )
+        assignee = accounts.find_coordinator(db.session, value)
+        if assignee is None:
+            field_errors({"assignee": "There is no coordinator with this email."})
+    try:
+        lifecycle.assign(db.session, lead, assignee, now, actor=actor)
+    except lifecycle.TransitionError as error:
+        field_errors({"assignee": str(error)})
 
 
 @bp.post("/leads/<public_id>/notes")
