@@ -4,6 +4,7 @@ Every read of a lead and every change is a timeline event with the coordinator a
 """
 
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,19 @@ CONSULTATION_OUTCOMES = {
     "completed": consultations.complete,
     "no_show": consultations.mark_no_show,
 }
+
+
+@contextmanager
+def refusals_answered():
+    """Turn the domain's refusals into answers: a bad value is 422, a forbidden change 409."""
+    try:
+        yield
+    except consultations.InvalidConsultation as error:
+        db.session.rollback()
+        field_errors({error.field: str(error)})
+    except (consultations.ConsultationError, lifecycle.TransitionError) as error:
+        db.session.rollback()
+        fail(409, str(error))
 
 
 def _lead_or_404(public_id: str) -> Lead:
@@ -152,11 +166,8 @@ def update_lead(public_id: str):
     if "assignee" in payload:
         _assign(lead, payload["assignee"], now, actor)
     if target is not None:
-        try:
+        with refusals_answered():
             lifecycle.change_status(db.session, lead, target, now, policy.current(), actor=actor, reason=reason)
-        except lifecycle.TransitionError as error:
-            db.session.rollback()
-            fail(409, str(error))
     db.session.commit()
     return _lead_response(lead)
 
@@ -194,7 +205,7 @@ def book_consultation(public_id: str):
     duration = payload.get("duration_minutes")
     if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool)):
         field_errors({"duration_minutes": "Must be a whole number of minutes."})
-    try:
+    with refusals_answered():
         booked = consultations.book(
             db.session,
             lead,
@@ -204,12 +215,6 @@ def book_consultation(public_id: str):
             actor=current_coordinator(),
             duration_minutes=duration,
         )
-    except consultations.InvalidConsultation as error:
-        db.session.rollback()
-        field_errors({error.field: str(error)})
-    except (consultations.ConsultationError, lifecycle.TransitionError) as error:
-        db.session.rollback()
-        fail(409, str(error))
     db.session.commit()
     return serializers.consultation(booked), 201
 
@@ -220,7 +225,7 @@ def update_consultation(public_id: str):
     consultation = _consultation_or_404(public_id)
     payload = json_object()
     now, actor, rules = clock.now(), current_coordinator(), policy.current()
-    try:
+    with refusals_answered():
         if "starts_at" in payload:
             consultations.reschedule(
                 db.session, consultation, _start_time(payload["starts_at"], consultation.lead), now, rules, actor=actor
@@ -229,12 +234,6 @@ def update_consultation(public_id: str):
             CONSULTATION_OUTCOMES[payload["status"]](db.session, consultation, now, rules, actor=actor)
         else:
             field_errors({"status": f"Send starts_at to reschedule, or a status: {', '.join(CONSULTATION_OUTCOMES)}."})
-    except consultations.InvalidConsultation as error:
-        db.session.rollback()
-        field_errors({error.field: str(error)})
-    except (consultations.ConsultationError, lifecycle.TransitionError) as error:
-        db.session.rollback()
-        fail(409, str(error))
     db.session.commit()
     return serializers.consultation(consultation)
 
