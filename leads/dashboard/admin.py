@@ -4,12 +4,11 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import wraps
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload
@@ -19,23 +18,9 @@ from leads import accounts, audit, clock, lead_queries
 from leads.clinics import home_timezone
 from leads.dashboard.admin_forms import ALL_CLINICS, ActionForm, CreateCoordinatorForm, PasswordResetForm, RoleForm
 from leads.dashboard.blueprint import bp
+from leads.dashboard.helpers import admin_required, start_of_day
 from leads.extensions import db
 from leads.models import AuditEntry, Clinic, Coordinator, Lead, LeadEvent, Role
-
-
-def admin_required(view):
-    """Let signed-in admins through; anyone else signed in gets 403."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
-        if current_user.role != Role.ADMIN:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
-
 
 # --- accounts ------------------------------------------------------------------------------------
 
@@ -427,14 +412,10 @@ def _within(column, filters: AuditFilter, zone: str) -> list:
     """The date range, whole days in the viewer's timezone."""
     conditions = []
     if filters.day_from:
-        conditions.append(column >= _start_of_day(filters.day_from, zone))
+        conditions.append(column >= start_of_day(filters.day_from, zone))
     if filters.day_to:
-        conditions.append(column < _start_of_day(filters.day_to + timedelta(days=1), zone))
+        conditions.append(column < start_of_day(filters.day_to + timedelta(days=1), zone))
     return conditions
-
-
-def _start_of_day(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def _below(model, source: str, cursor: Cursor | None) -> list:

@@ -55,9 +55,14 @@ class AssignForm(FlaskForm):
 
     def __init__(self, coordinators, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.coordinators = coordinators
         self.assignee.choices = [SelectChoice(UNASSIGNED, "Unassigned")] + [
             SelectChoice(str(coordinator.public_id), coordinator.email) for coordinator in coordinators
         ]
+
+    def chosen(self):
+        """The coordinator chosen, or None for "Unassigned"."""
+        return next((c for c in self.coordinators if str(c.public_id) == self.assignee.data), None)
 
 
 class NoteForm(FlaskForm):
