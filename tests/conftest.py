@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from leads import accounts, create_app, mailer
 from leads.extensions import db
+from leads.models import Role
 from tests.processes import CeleryWorker, RedisServer
 from tests.smtp_sink import SmtpSink
 
@@ -194,6 +195,16 @@ def clocked_app(app, clock):
     app.config["CLOCK"] = clock
     with app.app_context():
         yield app
+
+
+@pytest.fixture
+def coordinator(clocked_app):
+    """An admin account, sam@riverside.example, for the actor of domain changes."""
+    person = accounts.create_coordinator(
+        db.session, email="sam@riverside.example", password="a long pass phrase", role=Role.ADMIN
+    )
+    db.session.commit()
+    return person
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import pytest
 import sqlalchemy as sa
 
 from leads import consultations, lifecycle, outbox, policy
-from leads.accounts import create_coordinator
 from leads.consultations import ConsultationError, InvalidConsultation
 from leads.extensions import db
 from leads.models import (
@@ -19,7 +18,6 @@ from leads.models import (
     LeadStatus,
     Message,
     MessageStatus,
-    Role,
 )
 from tests.factories import default_clinic, receive
 
@@ -31,15 +29,6 @@ START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # Tuesday 10:00 EDT; the clock
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-@pytest.fixture
-def coordinator(clocked_app) -> Coordinator:
-    person = create_coordinator(
-        db.session, email="sam@riverside.example", password="a long pass phrase", role=Role.ADMIN
-    )
-    db.session.commit()
-    return person
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from leads import consultations, lifecycle, policy
-from leads.accounts import create_coordinator
 from leads.extensions import db
 from leads.lifecycle import TransitionError
-from leads.models import Coordinator, Lead, LeadEvent, LeadStatus, Message, MessageStatus, Role
+from leads.models import Lead, LeadEvent, LeadStatus, Message, MessageStatus
 from tests.factories import default_clinic, receive
 
 S = LeadStatus
@@ -35,15 +34,6 @@ def followup_app(clocked_app):
 def lead(followup_app, clock) -> Lead:
     lead, _ = receive(clock())
     return lead
-
-
-@pytest.fixture
-def coordinator(followup_app) -> Coordinator:
-    person = create_coordinator(
-        db.session, email="sam@riverside.example", password="a long pass phrase", role=Role.ADMIN
-    )
-    db.session.commit()
-    return person
 
 
 def followups(lead: Lead) -> list[Message]:

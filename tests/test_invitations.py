@@ -6,24 +6,14 @@ import pytest
 from icalendar import Calendar
 
 from leads import consultations, invitations, policy
-from leads.accounts import create_coordinator
 from leads.extensions import db
-from leads.models import Condition, Consultation, Coordinator, Role
+from leads.models import Condition, Consultation, Coordinator
 from tests.factories import receive
 
 START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 NEW_START = datetime(2026, 3, 12, 18, 30, tzinfo=UTC)
 SENDER = "Riverside Ketamine Clinic <care@riverside.test>"
 MESSAGE_TEXT = "Zorblax tincture made my headaches vanish-ish"
-
-
-@pytest.fixture
-def coordinator(clocked_app) -> Coordinator:
-    person = create_coordinator(
-        db.session, email="sam@riverside.example", password="a long pass phrase", role=Role.ADMIN
-    )
-    db.session.commit()
-    return person
 
 
 @pytest.fixture

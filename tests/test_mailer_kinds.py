@@ -8,9 +8,8 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from leads import consultations, links, mailer, policy
-from leads.accounts import create_coordinator
 from leads.extensions import db
-from leads.models import Condition, Consultation, Coordinator, Lead, Message, Role
+from leads.models import Condition, Consultation, Lead, Message
 from tests.factories import default_clinic, receive
 
 START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # Tuesday 10:00 EDT
@@ -32,15 +31,6 @@ TRANSACTIONAL = [
 ]
 UNSUBSCRIBE_URL = re.compile(r"http://clinic\.test/unsubscribe/[\w.-]+")
 SELF_SERVICE_URL = re.compile(r"http://clinic\.test/c/([\w.-]+)")
-
-
-@pytest.fixture
-def coordinator(clocked_app) -> Coordinator:
-    person = create_coordinator(
-        db.session, email="sam@riverside.example", password="a long pass phrase", role=Role.ADMIN
-    )
-    db.session.commit()
-    return person
 
 
 @pytest.fixture

@@ -6,11 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from leads import consultations, outbox, policy
-from leads.accounts import create_coordinator
 from leads.config import PROJECT_ROOT
 from leads.extensions import db
 from leads.message_kinds import KINDS, followup_number, is_marketing, template_name
-from leads.models import Consultation, Coordinator, Lead, LeadStatus, Message, MessageStatus, Role, Suppression
+from leads.models import Consultation, Lead, LeadStatus, Message, MessageStatus, Suppression
 from tests.factories import default_clinic, receive
 
 START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
@@ -70,15 +69,6 @@ def test_every_kind_has_a_text_and_an_html_template(kind):
 
 
 # --- reason_not_to_send -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def coordinator(clocked_app) -> Coordinator:
-    person = create_coordinator(
-        db.session, email="sam@riverside.example", password="a long pass phrase", role=Role.ADMIN
-    )
-    db.session.commit()
-    return person
 
 
 @pytest.fixture

@@ -7,24 +7,14 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeSerializer
 
 from leads import consultations, links, policy, suppressions
-from leads.accounts import create_coordinator
 from leads.extensions import db
-from leads.models import Clinic, Consultation, Coordinator, Lead, LeadEvent, Message, MessageStatus, Role, Suppression
+from leads.models import Clinic, Consultation, Lead, LeadEvent, Message, MessageStatus, Suppression
 from tests.factories import default_clinic, receive
 
 M = MessageStatus
 START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 GRACE = timedelta(days=1)
 ADDRESS = "dana.whitfield@example.org"
-
-
-@pytest.fixture
-def coordinator(clocked_app) -> Coordinator:
-    person = create_coordinator(
-        db.session, email="sam@riverside.example", password="a long pass phrase", role=Role.ADMIN
-    )
-    db.session.commit()
-    return person
 
 
 @pytest.fixture
