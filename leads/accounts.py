@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from leads import audit
 from leads.contact import normalise_email
 from leads.extensions import db, login_manager
 from leads.models import ApiToken, Clinic, Coordinator, Role
@@ -81,11 +82,45 @@ def set_password(coordinator: Coordinator, password: str) -> None:
     coordinator.session_version += 1
 
 
-def set_active(coordinator: Coordinator, active: bool) -> None:
-    """Deactivating signs the account out at once and stops its API tokens; reactivating brings no old session back."""
-    if coordinator.active and not active:
+def reset_password(
+    session: Session, coordinator: Coordinator, password: str, now: datetime, *, actor: Coordinator | None, **how
+) -> None:
+    """An admin (or the command line, `actor` None) sets someone's password; audited."""
+    set_password(coordinator, password)
+    audit.record(session, actor, "password_reset", now, target=coordinator.email, **how)
+
+
+def set_active(
+    session: Session, coordinator: Coordinator, active: bool, now: datetime, *, actor: Coordinator | None, **how
+) -> bool:
+    """Deactivate (signed out at once, API tokens refused) or reactivate (no old session comes back).
+
+    False when the account already was so. An admin cannot deactivate themselves, so a clinic is
+    never left without one by accident.
+    """
+    if actor is not None and actor.id == coordinator.id and not active:
+        raise AccountError("You cannot deactivate your own account; another admin can.")
+    if coordinator.active == active:
+        return False
+    if not active:
         coordinator.session_version += 1
     coordinator.active = active
+    action = "coordinator_reactivated" if active else "coordinator_deactivated"
+    audit.record(session, actor, action, now, target=coordinator.email, **how)
+    return True
+
+
+def change_role(session: Session, coordinator: Coordinator, role: Role, now: datetime, *, actor: Coordinator) -> bool:
+    """Give the account another role; False when it already has it. Admins cannot demote themselves."""
+    if actor.id == coordinator.id and role != Role.ADMIN:
+        raise AccountError("You cannot give up your own admin role; another admin can change it.")
+    if coordinator.role == role:
+        return False
+    previous, coordinator.role = coordinator.role, role
+    audit.record(
+        session, actor, "role_changed", now, target=coordinator.email, from_role=previous.value, to_role=role.value
+    )
+    return True
 
 
 def find_coordinator(session: Session, email: str) -> Coordinator | None:

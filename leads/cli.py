@@ -67,8 +67,7 @@ def create_coordinator(email: str, password: str, role: str, clinic_slug: str | 
 def deactivate_coordinator(email: str) -> None:
     """Deactivate an account: signed out at once, its API tokens refused."""
     coordinator = _coordinator(email)
-    accounts.set_active(coordinator, False)
-    audit.record(db.session, None, "coordinator_deactivated", clock.now(), target=coordinator.email, via="cli")
+    accounts.set_active(db.session, coordinator, False, clock.now(), actor=None, via="cli")
     db.session.commit()
     click.echo(f"Deactivated {coordinator.email}.")
 
@@ -80,10 +79,9 @@ def reset_password(email: str, password: str) -> None:
     """Set a new password for an account (and re-activate nothing)."""
     coordinator = _coordinator(email)
     try:
-        accounts.set_password(coordinator, password)
+        accounts.reset_password(db.session, coordinator, password, clock.now(), actor=None, via="cli")
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
-    audit.record(db.session, None, "password_reset", clock.now(), target=coordinator.email, via="cli")
     db.session.commit()
     click.echo(f"Set a new password for {coordinator.email}.")
 

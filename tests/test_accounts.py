@@ -2,7 +2,7 @@
 
 import pytest
 
-from leads import accounts
+from leads import accounts, clock
 from leads.extensions import db
 from leads.models import Coordinator, Role
 from tests.api_helpers import PASSWORD, make_coordinator
@@ -64,9 +64,9 @@ def test_reactivating_an_account_brings_no_old_session_back(app):
     client = signed_in_client(app)
 
     with app.app_context():
-        accounts.set_active(account(), False)
+        accounts.set_active(db.session, account(), False, clock.now(), actor=None)
         db.session.commit()
-        accounts.set_active(account(), True)
+        accounts.set_active(db.session, account(), True, clock.now(), actor=None)
         db.session.commit()
 
     assert client.get("/dashboard").headers["Location"].startswith("/login")

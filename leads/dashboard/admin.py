@@ -148,14 +148,14 @@ def reactivate_coordinator(public_id: str):
 def _set_active(account: Coordinator, active: bool):
     if not ActionForm().validate_on_submit():
         abort(400)
-    if account.id == current_user.id and not active:
-        flash("You cannot deactivate your own account; another admin can.", "error")
-    elif account.active == active:
+    try:
+        changed = accounts.set_active(db.session, account, active, clock.now(), actor=current_user)
+    except accounts.AccountError as error:
+        flash(str(error), "error")
+        return _back_to(account)
+    if not changed:
         flash(f"{account.email} is already {'active' if active else 'deactivated'}.", "info")
     else:
-        accounts.set_active(account, active)
-        action = "coordinator_reactivated" if active else "coordinator_deactivated"
-        audit.record(db.session, current_user, action, clock.now(), target=account.email)
         db.session.commit()
         if active:
             flash(f"Reactivated {account.email}: they can sign in and use their API tokens again.", "success")
@@ -174,21 +174,14 @@ def change_role(public_id: str):
         flash("Choose a role.", "error")
         return _back_to(account)
     role = Role(form.role.data)
-    if account.id == current_user.id and role != Role.ADMIN:
-        flash("You cannot give up your own admin role; another admin can change it.", "error")
-    elif account.role == role:
+    try:
+        changed = accounts.change_role(db.session, account, role, clock.now(), actor=current_user)
+    except accounts.AccountError as error:
+        flash(str(error), "error")
+        return _back_to(account)
+    if not changed:
         flash(f"{account.email} is already {'an admin' if role == Role.ADMIN else 'a coordinator'}.", "info")
     else:
-        previous, account.role = account.role, role
-        audit.record(
-            db.session,
-            current_user,
-            "role_changed",
-            clock.now(),
-            target=account.email,
-            from_role=previous.value,
-            to_role=role.value,
-        )
         db.session.commit()
         flash(f"{account.email} is now {'an admin' if role == Role.ADMIN else 'a coordinator'}.", "success")
     return _back_to(account)
@@ -202,11 +195,10 @@ def reset_password(public_id: str):
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            accounts.set_password(account, form.password.data)
+            accounts.reset_password(db.session, account, form.password.data, clock.now(), actor=current_user)
         except accounts.AccountError as error:
             form.password.errors.append(str(error))
         else:
-            audit.record(db.session, current_user, "password_reset", clock.now(), target=account.email)
             db.session.commit()
             flash(f"Set a new password for {account.email}. Give it to them in person or by phone.", "success")
             return _back_to(account)
