@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import Migrate
 
-from leads import clock
+from leads import clock, mailer
 from leads.durations import parse_seconds
 from leads.extensions import db
 from leads.models import SweepHeartbeat
@@ -72,15 +72,9 @@ def broker() -> Finding:
 def smtp() -> Finding:
     config = current_app.config
     where = f"{config['MAIL_SERVER']}:{config['MAIL_PORT']}"
-    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
     try:
-        with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as server:
-            server.ehlo()
-            if config["MAIL_USE_TLS"]:
-                server.starttls()
-                server.ehlo()
-            if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
-                server.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        with mailer.open_smtp():
+            pass
     except smtplib.SMTPAuthenticationError:
         return Finding("smtp", False, f"{where} refuses MAIL_USERNAME/MAIL_PASSWORD")
     except (smtplib.SMTPException, OSError) as error:

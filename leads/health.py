@@ -1,10 +1,8 @@
 """Liveness and readiness probes for the process manager and load balancer."""
 
-import redis
-import sqlalchemy as sa
-from flask import Blueprint, current_app
+from flask import Blueprint
 
-from leads.extensions import db
+from leads import doctor
 
 bp = Blueprint("health", __name__)
 
@@ -16,29 +14,8 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    checks = {"database": _database_answers(), "broker": _broker_answers()}
-    ready = all(checks.values())
-    body = {
-        "status": "ready" if ready else "not ready",
-        "checks": {k: "ok" if v else "down" for k, v in checks.items()},
-    }
-    return body, 200 if ready else 503
-
-
-def _database_answers() -> bool:
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError:
-        db.session.rollback()
-        return False
-    return True
-
-
-def _broker_answers() -> bool:
-    client = redis.Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=1)
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
+    # The same checks as `flask doctor`, minus SMTP and beat: serving requests needs neither.
+    findings = [doctor.database(), doctor.broker()]
+    ready = all(finding.ok for finding in findings)
+    checks = {"broker" if f.name == "redis" else f.name: "ok" if f.ok else "down" for f in findings}
+    return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503

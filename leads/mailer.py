@@ -129,7 +129,7 @@ def _reused_smtp() -> smtplib.SMTP:
         except (smtplib.SMTPException, OSError):
             pass
         _drop_smtp()
-    host = _smtp[_server_key()] = _open_smtp()
+    host = _smtp[_server_key()] = open_smtp()
     return host
 
 
@@ -151,7 +151,7 @@ def _quit(host: smtplib.SMTP | None) -> None:
         host.close()
 
 
-def _open_smtp() -> smtplib.SMTP:
+def open_smtp() -> smtplib.SMTP:
     # Flask-Mail's own opener sets no timeout, and a hung server would hold the row past its lease.
     config = current_app.config
     smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP

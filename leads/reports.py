@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from leads import cadence, lead_queries
 from leads.message_kinds import ACTIVE_CONSULTATION
@@ -61,7 +61,8 @@ def waiting_leads(
 
 
 def _consultations(coordinator: Coordinator) -> sa.Select:
-    query = sa.select(Consultation).join(Lead).options(joinedload(Consultation.lead).joinedload(Lead.clinic))
+    # The join that scopes the query also loads each lead: no second join of the same table.
+    query = sa.select(Consultation).join(Lead).options(contains_eager(Consultation.lead).joinedload(Lead.clinic))
     if coordinator.clinic_id is not None:
         query = query.where(Lead.clinic_id == coordinator.clinic_id)
     return query
@@ -101,7 +102,7 @@ def failed_messages(session: Session, coordinator: Coordinator, *, limit: int = 
         session.scalars(
             lead_queries.messages_visible_to(coordinator)
             .where(Message.status == MessageStatus.FAILED)
-            .options(joinedload(Message.lead))
+            .options(contains_eager(Message.lead))
             .order_by(Message.id.desc())
             .limit(limit)
         )

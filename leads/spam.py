@@ -3,9 +3,9 @@
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from leads import clock, intake
+from leads import clock, submissions
 from leads.durations import parse_seconds
-from leads.extensions import db, limiter
+from leads.extensions import limiter
 
 HONEYPOT_FIELD = "website"
 FILL_TOKEN_FIELD = "form_token"
@@ -34,9 +34,7 @@ def honeypot_filled(form) -> bool:
 
 
 def _count_flood(_limit) -> None:
-    channel = "api" if request.path.startswith("/api/") else "web"
-    intake.record_rejection(db.session, None, channel=channel, reason="rate_limited", now=clock.now())
-    db.session.commit()
+    submissions.reject(None, channel="api" if request.path.startswith("/api/") else "web", reason="rate_limited")
 
 
 def _inquiry_limit() -> str:

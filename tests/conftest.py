@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from werkzeug.serving import make_server
 
 from leads import accounts, create_app, mailer
+from leads.clinics import ensure_default_clinic
 from leads.extensions import db
 from leads.models import Role
 from tests.processes import CeleryWorker, RedisServer
@@ -195,6 +196,17 @@ def clocked_app(app, clock):
     app.config["CLOCK"] = clock
     with app.app_context():
         yield app
+
+
+@pytest.fixture
+def followup_app(clocked_app):
+    """Follow-ups at 1, 3 and 7 days, at any hour: the clinic row's hours are what count."""
+    clocked_app.config["FOLLOWUP_SCHEDULE"] = "1d,3d,7d"
+    clocked_app.config["BUSINESS_HOURS"] = ""
+    clocked_app.extensions.pop("leads_policy", None)
+    ensure_default_clinic(db.session, clocked_app.config).business_hours = ""
+    db.session.commit()
+    return clocked_app
 
 
 @pytest.fixture

@@ -20,17 +20,6 @@ def utc(*args) -> datetime:
 
 
 @pytest.fixture
-def followup_app(clocked_app):
-    """Follow-ups at 1, 3 and 7 days, at any hour: the clinic row's hours are what count."""
-    clocked_app.config["FOLLOWUP_SCHEDULE"] = "1d,3d,7d"
-    clocked_app.config["BUSINESS_HOURS"] = ""
-    clocked_app.extensions.pop("leads_policy", None)
-    default_clinic().business_hours = ""
-    db.session.commit()
-    return clocked_app
-
-
-@pytest.fixture
 def lead(followup_app, clock) -> Lead:
     lead, _ = receive(clock())
     return lead

@@ -9,21 +9,12 @@ from itsdangerous import URLSafeSerializer
 from leads import consultations, links, policy, suppressions
 from leads.extensions import db
 from leads.models import Clinic, Consultation, Lead, LeadEvent, Message, MessageStatus, Suppression
-from tests.factories import default_clinic, receive
+from tests.factories import receive
 
 M = MessageStatus
 START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 GRACE = timedelta(days=1)
 ADDRESS = "dana.whitfield@example.org"
-
-
-@pytest.fixture
-def followup_app(clocked_app):
-    clocked_app.config["FOLLOWUP_SCHEDULE"] = "1d,3d,7d"
-    clocked_app.extensions.pop("leads_policy", None)
-    default_clinic().business_hours = ""
-    db.session.commit()
-    return clocked_app
 
 
 @pytest.fixture
